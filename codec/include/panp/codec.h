@@ -74,6 +74,30 @@ panp_error_code panp_encode(panp_backend backend, const panp_frame *frame, uint8
 panp_error_code panp_encode_delimited(panp_backend backend, const panp_frame *frame, uint8_t *buf,
                                       size_t cap, size_t *needed, panp_status *st);
 
+/* ---- Caller-provided storage (no heap: devices, or a reused buffer) ------
+ * panp_decode() allocates one block per frame.  panp_decode_into() decodes
+ * into storage the caller provides instead: the view in *out then points
+ * into storage only, lives as long as it, and is never passed to
+ * panp_frame_free().  storage must be aligned for any object
+ * (alignof(max_align_t)); too little of it is PANP_ERR_RESOURCE_EXHAUSTED.
+ *
+ * How much: with nanopb, a fixed size per body kind (the body's nanopb
+ * struct, sized by panp.options, plus the view's arrays); with protobuf-c, a
+ * bound proportional to the frame length (its arena).  kind PANP_BODY_NONE
+ * gives the largest size over every kind. */
+size_t panp_decode_storage_size(panp_backend backend, panp_body_kind kind, size_t frame_len);
+panp_error_code panp_decode_into(const panp_decode_opts *opts, const uint8_t *buf, size_t len,
+                                 void *storage, size_t storage_size, panp_frame *out,
+                                 panp_status *st);
+
+/* nanopb encodes from its own struct, which panp_encode() allocates on the
+ * heap; these let the caller provide it instead.  protobuf-c needs none
+ * (size 0; it builds its structs on the stack). */
+size_t panp_encode_storage_size(panp_backend backend, panp_body_kind kind);
+panp_error_code panp_encode_with_storage(panp_backend backend, const panp_frame *frame,
+                                         uint8_t *buf, size_t cap, size_t *needed,
+                                         void *storage, size_t storage_size, panp_status *st);
+
 /* Varint helpers for the length prefix. */
 size_t panp_varint_size(uint64_t v);
 size_t panp_varint_put(uint8_t *dst, uint64_t v); /* dst needs 10 bytes */
@@ -87,11 +111,18 @@ typedef struct panp_framer panp_framer;
 
 panp_framer *panp_framer_new(uint32_t max_frame_size, bool expect_preface);
 void panp_framer_free(panp_framer *fr);
+/* The same framer in caller-provided storage (no heap; aligned like
+ * panp_decode_into()'s, else NULL): frames larger than the storage holds
+ * are FRAME_TOO_LARGE whatever the max says.  panp_framer_free() on it
+ * releases nothing. */
+size_t panp_framer_storage_size(uint32_t max_frame_size);
+panp_framer *panp_framer_init(void *storage, size_t storage_size, uint32_t max_frame_size,
+                              bool expect_preface);
 void panp_framer_set_max(panp_framer *fr, uint32_t max_frame_size);
 
 typedef enum {
     PANP_FRAMER_NEED_MORE = 0, /* everything fed was consumed; feed more */
-    PANP_FRAMER_FRAME = 1,     /* *frame/*len hold one whole body */
+    PANP_FRAMER_FRAME = 1,     /* *frame, *frame_len: one whole body */
     PANP_FRAMER_ERROR = 2      /* st says why; offset is in the stream */
 } panp_framer_result;
 
@@ -108,7 +139,9 @@ bool panp_uuid_parse(const char *text, uint8_t out[PANP_UUID_LEN]);
 void panp_uuid_format(const uint8_t uuid[PANP_UUID_LEN], char out[37]);
 bool panp_bytes_is_uuid(panp_bytes b, const uint8_t uuid[PANP_UUID_LEN]);
 
-/* Fills st; printf-style message.  Returns code. */
+/* Fills every member of st (request_id = 0); the message reads
+ * "<field>: <formatted text>" when field is non-empty.  st may be NULL.
+ * Returns code. */
 panp_error_code panp_status_set(panp_status *st, panp_error_code code, size_t offset,
                                 const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

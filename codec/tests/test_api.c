@@ -1,0 +1,419 @@
+/* test_api.c - the codec API contract, table-driven over both backends:
+ * size queries, short buffers, NULL handling, storage variants, status
+ * values (code, offset, request id, field, message), helpers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+size_t view_size(const panp_frame *f); /* codec/src/size.c */
+
+static void test_encode_size_query(void **state)
+{
+    (void)state;
+    size_t nk;
+    const panp_body_kind *kinds = tu_all_kinds(&nk);
+    for (int b = 0; b < 2; b++) {
+        for (size_t k = 0; k < nk; k++) {
+            panp_frame f;
+            panp_status st;
+            size_t need = 0, need2 = 0;
+            tu_sample(kinds[k], &f);
+            assert_int_equal(panp_encode(tu_backends[b], &f, NULL, 0, &need, &st),
+                             PANP_ERR_RESOURCE_EXHAUSTED);
+            assert_true(need > 0);
+            assert_int_equal(need, view_size(&f));
+            uint8_t *buf = malloc(need + 1);
+            memset(buf, 0xAA, need + 1);
+            /* one byte short: nothing written */
+            assert_int_equal(panp_encode(tu_backends[b], &f, buf, need - 1, &need2, &st),
+                             PANP_ERR_RESOURCE_EXHAUSTED);
+            assert_int_equal(need2, need);
+            for (size_t i = 0; i <= need; i++)
+                assert_int_equal(buf[i], 0xAA);
+            assert_int_equal(panp_encode(tu_backends[b], &f, buf, need, &need2, &st), 0);
+            assert_int_equal(st.code, 0);
+            assert_int_equal(buf[need], 0xAA);
+            /* delimited = prefix + the same bytes */
+            uint8_t *d = malloc(need + 10);
+            size_t dn;
+            assert_int_equal(panp_encode_delimited(tu_backends[b], &f, NULL, 0, &dn, &st),
+                             PANP_ERR_RESOURCE_EXHAUSTED);
+            assert_int_equal(dn, need + panp_varint_size(need));
+            assert_int_equal(panp_encode_delimited(tu_backends[b], &f, d, dn - 1, &dn, &st),
+                             PANP_ERR_RESOURCE_EXHAUSTED);
+            assert_int_equal(panp_encode_delimited(tu_backends[b], &f, d, need + 10, &dn, &st), 0);
+            uint8_t prefix[10];
+            size_t pn = panp_varint_put(prefix, need);
+            assert_memory_equal(d, prefix, pn);
+            assert_memory_equal(d + pn, buf, need);
+            /* and it decodes back to the same view */
+            panp_frame *back = NULL;
+            panp_decode_opts o = {tu_backends[b], PANP_PEER_ANY, 0};
+            assert_int_equal(panp_decode(&o, buf, need, &back, &st), 0);
+            char why[160];
+            if (!tu_frames_equal(&f, back, why, sizeof why))
+                fail_msg("%s round trip: %s", panp_body_name(kinds[k]), why);
+            panp_frame_free(back);
+            free(d);
+            free(buf);
+        }
+    }
+}
+
+static void test_null_handling(void **state)
+{
+    (void)state;
+    panp_frame_free(NULL);
+    panp_framer_free(NULL);
+    panp_frame f;
+    tu_sample(PANP_BODY_PING, &f);
+    uint8_t buf[16];
+    /* NULL status and NULL needed are allowed */
+    assert_int_equal(panp_encode(PANP_BACKEND_PROTOBUF_C, &f, buf, sizeof buf, NULL, NULL), 0);
+    panp_frame *out = NULL;
+    assert_int_equal(panp_decode(NULL, buf, 4, &out, NULL), 0); /* 08 2a 42 00 */
+    assert_int_equal(out->kind, PANP_BODY_PING);
+    assert_int_equal(out->request_id, 42);
+    panp_frame_free(out);
+    assert_int_equal(panp_decode(NULL, NULL, 0, &out, NULL), PANP_ERR_PROTOCOL_VIOLATION);
+    assert_null(out);
+    panp_status st;
+    assert_int_equal(panp_decode(NULL, NULL, 3, &out, &st), PANP_ERR_INVALID_ARGUMENT);
+    assert_int_equal(panp_encode(PANP_BACKEND_NANOPB, NULL, buf, 16, NULL, &st),
+                     PANP_ERR_INVALID_ARGUMENT);
+    assert_int_equal(panp_validate(NULL, PANP_PEER_ANY, 0, &st), PANP_ERR_INVALID_ARGUMENT);
+    assert_int_equal(panp_encode((panp_backend)9, &f, buf, 16, NULL, &st),
+                     PANP_ERR_INVALID_ARGUMENT);
+    panp_decode_opts o = {(panp_backend)9, PANP_PEER_ANY, 0};
+    assert_int_equal(panp_decode(&o, buf, 4, &out, &st), PANP_ERR_INVALID_ARGUMENT);
+    assert_int_equal(panp_status_set(NULL, PANP_ERR_INTERNAL, 0, "x", "y"), PANP_ERR_INTERNAL);
+}
+
+static void test_status(void **state)
+{
+    (void)state;
+    panp_status st;
+    memset(&st, 0x5A, sizeof st);
+    panp_status_set(&st, PANP_ERR_NOT_FOUND, 12, "unregister.handle", "no such %s", "handle");
+    assert_int_equal(st.code, PANP_ERR_NOT_FOUND);
+    assert_int_equal(st.offset, 12);
+    assert_int_equal(st.request_id, 0);
+    assert_string_equal(st.field, "unregister.handle");
+    assert_string_equal(st.message, "unregister.handle: no such handle");
+    panp_status_set(&st, PANP_ERR_INTERNAL, SIZE_MAX, "", "plain");
+    assert_string_equal(st.message, "plain");
+    char longf[200];
+    memset(longf, 'f', sizeof longf - 1);
+    longf[sizeof longf - 1] = '\0';
+    panp_status_set(&st, PANP_ERR_INTERNAL, 0, longf, "%s", longf);
+    assert_int_equal(strlen(st.field), sizeof st.field - 1);
+    assert_int_equal(strlen(st.message), sizeof st.message - 1);
+}
+
+/* 08 07 | 92 01 17 | 0a 02 0a 00 | 12 03 41 42 43 | 18 01 20 01 ...: Register with a 3-byte
+ * type, the brief's own example. */
+static void test_error_values(void **state)
+{
+    (void)state;
+    const uint8_t reg[] = {0x08, 0x07, 0x92, 0x01, 0x0d, 0x0a, 0x02, 0x0a, 0x00, 0x12,
+                           0x03, 0x41, 0x42, 0x43, 0x18, 0x01, 0x20, 0x01};
+    /* the same body with request_id after it on the wire */
+    const uint8_t late[] = {0x92, 0x01, 0x0d, 0x0a, 0x02, 0x0a, 0x00, 0x12, 0x03,
+                            0x41, 0x42, 0x43, 0x18, 0x01, 0x20, 0x01, 0x08, 0x07};
+    for (int b = 0; b < 2; b++) {
+        panp_decode_opts o = {tu_backends[b], PANP_PEER_BROKER, 0};
+        panp_frame *f = (panp_frame *)1;
+        panp_status st;
+        assert_int_equal(panp_decode(&o, reg, sizeof reg, &f, &st), PANP_ERR_INVALID_ARGUMENT);
+        assert_null(f);
+        assert_string_equal(st.message, "register.notification_type: want 16 bytes, got 3");
+        assert_string_equal(st.field, "register.notification_type");
+        assert_int_equal(st.offset, 11); /* the value's first byte */
+        assert_int_equal(st.request_id, 7);
+        assert_int_equal(panp_decode(&o, late, sizeof late, &f, &st), PANP_ERR_INVALID_ARGUMENT);
+        assert_int_equal(st.request_id, 7);
+        assert_int_equal(st.offset, 9);
+        /* a malformation before request_id: no request id */
+        const uint8_t bad[] = {0x42, 0x80, 0x00, 0x08, 0x07};
+        assert_int_equal(panp_decode(&o, bad, sizeof bad, &f, &st), PANP_ERR_PROTOCOL_VIOLATION);
+        assert_int_equal(st.request_id, 0);
+        assert_int_equal(st.offset, 1);
+        /* success clears the status and reports the request id */
+        const uint8_t ping[] = {0x08, 0x09, 0x42, 0x00};
+        memset(&st, 0x5A, sizeof st);
+        assert_int_equal(panp_decode(&o, ping, sizeof ping, &f, &st), 0);
+        assert_int_equal(st.code, 0);
+        assert_int_equal(st.request_id, 9);
+        assert_string_equal(st.message, "");
+        panp_frame_free(f);
+        /* frame limit: checked before anything else, offset 0 */
+        o.max_frame_size = 3;
+        assert_int_equal(panp_decode(&o, ping, sizeof ping, &f, &st), PANP_ERR_FRAME_TOO_LARGE);
+        assert_int_equal(st.offset, 0);
+    }
+}
+
+static void test_decode_into(void **state)
+{
+    (void)state;
+    panp_frame f, out;
+    panp_status st;
+    uint8_t buf[512];
+    size_t n;
+    tu_sample(PANP_BODY_REGISTRATION_LIST, &f);
+    assert_int_equal(panp_encode(PANP_BACKEND_NANOPB, &f, buf, sizeof buf, &n, &st), 0);
+    panp_decode_opts o = {PANP_BACKEND_NANOPB, PANP_PEER_CLIENT, 0};
+    size_t need = panp_decode_storage_size(PANP_BACKEND_NANOPB, PANP_BODY_REGISTRATION_LIST, n);
+    assert_true(need > 0);
+    assert_true(need <= panp_decode_storage_size(PANP_BACKEND_NANOPB, PANP_BODY_NONE, 0));
+    void *storage = aligned_alloc(16, (need + 15) / 16 * 16);
+    assert_int_equal(panp_decode_into(&o, buf, n, storage, need - 1, &out, &st),
+                     PANP_ERR_RESOURCE_EXHAUSTED);
+    assert_int_equal(panp_decode_into(&o, buf, n, storage, need, &out, &st), 0);
+    char why[160];
+    assert_true(tu_frames_equal(&f, &out, why, sizeof why));
+    free(storage);
+
+    /* protobuf-c: the arena is the storage; too little is an error value */
+    o.backend = PANP_BACKEND_PROTOBUF_C;
+    need = panp_decode_storage_size(PANP_BACKEND_PROTOBUF_C, PANP_BODY_NONE, n);
+    storage = aligned_alloc(16, (need + 15) / 16 * 16);
+    for (size_t small = 0; small < 320; small += 32)
+        assert_int_equal(panp_decode_into(&o, buf, n, storage, small, &out, &st),
+                         PANP_ERR_RESOURCE_EXHAUSTED);
+    assert_int_equal(panp_decode_into(&o, buf, n, storage, need, &out, &st), 0);
+    assert_true(tu_frames_equal(&f, &out, why, sizeof why));
+    free(storage);
+}
+
+static void test_encode_with_storage(void **state)
+{
+    (void)state;
+    panp_frame f;
+    panp_status st;
+    uint8_t buf[256];
+    size_t n, ref;
+    tu_sample(PANP_BODY_REGISTER, &f);
+    assert_int_equal(panp_encode(PANP_BACKEND_PROTOBUF_C, &f, buf, sizeof buf, &ref, &st), 0);
+    size_t need = panp_encode_storage_size(PANP_BACKEND_NANOPB, PANP_BODY_REGISTER);
+    assert_true(need > 0 && need < 1024);
+    assert_int_equal(panp_encode_storage_size(PANP_BACKEND_PROTOBUF_C, PANP_BODY_REGISTER), 0);
+    void *storage = aligned_alloc(16, 1024);
+    assert_int_equal(panp_encode_with_storage(PANP_BACKEND_NANOPB, &f, buf, sizeof buf, &n,
+                                              storage, need - 1, &st),
+                     PANP_ERR_RESOURCE_EXHAUSTED);
+    uint8_t out[256];
+    assert_int_equal(panp_encode_with_storage(PANP_BACKEND_NANOPB, &f, out, sizeof out, &n,
+                                              storage, need, &st),
+                     0);
+    assert_int_equal(n, ref);
+    assert_memory_equal(out, buf, n);
+    assert_int_equal(panp_encode_with_storage(PANP_BACKEND_PROTOBUF_C, &f, out, sizeof out, &n,
+                                              NULL, 0, &st),
+                     0);
+    free(storage);
+}
+
+/* The arena budget holds for the worst frame: nothing but tiny unknown
+ * fields (protobuf-c keeps each one, plus its scan slabs). */
+static void test_pbc_budget_worst_case(void **state)
+{
+    (void)state;
+    size_t len = PANP_DEFAULT_MAX_FRAME;
+    uint8_t *buf = malloc(len);
+    buf[0] = 0x42; /* ping {} */
+    buf[1] = 0x00;
+    for (size_t i = 2; i + 1 < len; i += 2) {
+        buf[i] = 0x78; /* field 15, varint */
+        buf[i + 1] = 0x01;
+    }
+    panp_decode_opts o = {PANP_BACKEND_PROTOBUF_C, PANP_PEER_BROKER, 0};
+    panp_frame *f = NULL;
+    panp_status st;
+    assert_int_equal(panp_decode(&o, buf, len, &f, &st), 0);
+    assert_int_equal(f->kind, PANP_BODY_PING);
+    panp_frame_free(f);
+    o.backend = PANP_BACKEND_NANOPB;
+    assert_int_equal(panp_decode(&o, buf, len, &f, &st), 0);
+    panp_frame_free(f);
+    free(buf);
+}
+
+static void test_encode_refuses_invalid(void **state)
+{
+    (void)state;
+    panp_frame f;
+    panp_status st;
+    size_t n = 99;
+    uint8_t buf[64];
+    for (int b = 0; b < 2; b++) {
+        tu_sample(PANP_BODY_SEND, &f);
+        f.body.send.channel_id = 0;
+        assert_int_equal(panp_encode(tu_backends[b], &f, buf, sizeof buf, &n, &st),
+                         PANP_ERR_INVALID_ARGUMENT);
+        assert_string_equal(st.field, "send.channel_id");
+        assert_int_equal(panp_encode(tu_backends[b], &f, NULL, 0, &n, &st),
+                         PANP_ERR_INVALID_ARGUMENT); /* even for a size query */
+        memset(&f, 0, sizeof f);
+        assert_int_equal(panp_encode(tu_backends[b], &f, buf, sizeof buf, &n, &st),
+                         PANP_ERR_PROTOCOL_VIOLATION);
+        f.kind = (panp_body_kind)12;
+        assert_int_equal(panp_encode(tu_backends[b], &f, buf, sizeof buf, &n, &st),
+                         PANP_ERR_INVALID_ARGUMENT);
+    }
+}
+
+/* A client accepts enum values from newer brokers, and both backends
+ * re-encode them the same way; a broker (or PEER_ANY) does not. */
+static void test_client_enum_leniency(void **state)
+{
+    (void)state;
+    const uint8_t bye[] = {0xf2, 0x01, 0x02, 0x08, 0x63}; /* goodbye { reason: 99 } */
+    const uint8_t err[] = {0x52, 0x02, 0x08, 0x40};       /* error { code: 64 } */
+    for (int b = 0; b < 2; b++) {
+        panp_decode_opts o = {tu_backends[b], PANP_PEER_CLIENT, 0};
+        panp_frame *f = NULL;
+        panp_status st;
+        assert_int_equal(panp_decode(&o, bye, sizeof bye, &f, &st), 0);
+        assert_int_equal(f->body.goodbye.reason, 99);
+        for (int e = 0; e < 2; e++) {
+            uint8_t out[16];
+            size_t n;
+            assert_int_equal(panp_encode(tu_backends[e], f, out, sizeof out, &n, &st), 0);
+            assert_int_equal(n, sizeof bye);
+            assert_memory_equal(out, bye, n);
+        }
+        panp_frame_free(f);
+        assert_int_equal(panp_decode(&o, err, sizeof err, &f, &st), 0);
+        assert_int_equal(f->body.error.code, 64);
+        assert_string_equal(panp_error_code_name(f->body.error.code), "?");
+        panp_frame_free(f);
+        o.peer = PANP_PEER_BROKER;
+        assert_int_equal(panp_decode(&o, bye, sizeof bye, &f, &st), PANP_ERR_INVALID_ARGUMENT);
+        assert_string_equal(st.field, "goodbye.reason");
+        o.peer = PANP_PEER_ANY;
+        assert_int_equal(panp_decode(&o, err, sizeof err, &f, &st), PANP_ERR_INVALID_ARGUMENT);
+    }
+}
+
+static void test_validate_api(void **state)
+{
+    (void)state;
+    panp_frame f;
+    panp_status st;
+    tu_sample(PANP_BODY_NOTIFY, &f);
+    static uint8_t payload[5000];
+    f.body.notify.payload.data = payload;
+    f.body.notify.payload.len = sizeof payload;
+    assert_int_equal(panp_validate(&f, PANP_PEER_CLIENT, 0, &st), 0);
+    assert_int_equal(panp_validate(&f, PANP_PEER_CLIENT, 65536, &st), 0);
+    assert_int_equal(panp_validate(&f, PANP_PEER_CLIENT, 4096, &st), PANP_ERR_FRAME_TOO_LARGE);
+    assert_int_equal(st.request_id, 42);
+    assert_int_equal(panp_validate(&f, PANP_PEER_BROKER, 0, &st), PANP_ERR_PROTOCOL_VIOLATION);
+    assert_string_equal(st.field, "notify");
+    assert_int_equal(panp_validate(&f, PANP_PEER_ANY, 0, &st), 0);
+    tu_sample(PANP_BODY_GOODBYE, &f);
+    assert_int_equal(panp_validate(&f, PANP_PEER_BROKER, 0, &st), 0);
+    assert_int_equal(panp_validate(&f, PANP_PEER_CLIENT, 0, &st), 0);
+}
+
+static void test_uuid(void **state)
+{
+    (void)state;
+    uint8_t u[16];
+    char text[37];
+    assert_true(panp_uuid_parse("ba9a5027-a70e-4ae7-9b7d-eb3e06ad4157", u));
+    assert_memory_equal(u, PANP_TYPE_NOTIFICATION_RELEASE, 16);
+    assert_true(panp_uuid_parse("F6853F92-EB31-4E23-B6E7-FD69056153F0", u));
+    assert_memory_equal(u, PANP_TYPE_ASYNC_UI, 16);
+    panp_uuid_format(PANP_TYPE_PRINTER_CONFIGURATION, text);
+    assert_string_equal(text, "2abad223-b994-4aca-82fc-4571b1b585ac");
+    panp_uuid_format(PANP_TYPE_PORT_MONITOR_CHANNEL, text);
+    assert_string_equal(text, "25df3b0e-74a9-47f5-80ce-79b4b1eb5c58");
+    const char *bad[] = {"", "ba9a5027a70e4ae79b7deb3e06ad4157", "ba9a5027-a70e-4ae7-9b7d-eb3e06ad415",
+                         "ba9a5027-a70e-4ae7-9b7d-eb3e06ad41577", "ba9a5027-a70e-4ae7-9b7d+eb3e06ad4157",
+                         "{a9a5027-a70e-4ae7-9b7d-eb3e06ad415}", "ga9a5027-a70e-4ae7-9b7d-eb3e06ad4157",
+                         "ba9a502-7a70e-4ae7-9b7d-eb3e06ad4157", NULL};
+    memset(u, 0x11, sizeof u);
+    for (int i = 0; bad[i]; i++)
+        assert_false(panp_uuid_parse(bad[i], u));
+    assert_false(panp_uuid_parse(NULL, u));
+    assert_int_equal(u[0], 0x11); /* untouched on failure */
+    panp_bytes b = {PANP_TYPE_ASYNC_UI, 16};
+    assert_true(panp_bytes_is_uuid(b, PANP_TYPE_ASYNC_UI));
+    assert_false(panp_bytes_is_uuid(b, PANP_TYPE_NOTIFICATION_RELEASE));
+    b.len = 15;
+    assert_false(panp_bytes_is_uuid(b, PANP_TYPE_ASYNC_UI));
+}
+
+static void test_names_and_varints(void **state)
+{
+    (void)state;
+    assert_string_equal(panp_body_name(PANP_BODY_REGISTER), "register_listener");
+    assert_string_equal(panp_body_name(PANP_BODY_GOODBYE), "goodbye");
+    assert_string_equal(panp_body_name((panp_body_kind)12), "?");
+    assert_string_equal(panp_body_name((panp_body_kind)-1), "?");
+    assert_string_equal(panp_error_code_name(PANP_ERR_PROTOCOL_VIOLATION), "PROTOCOL_VIOLATION");
+    assert_string_equal(panp_error_code_name(PANP_ERR_INTERNAL), "INTERNAL");
+    assert_string_equal(panp_error_code_name((panp_error_code)17), "?");
+    assert_string_equal(panp_close_reason_name(PANP_CLOSE_REASON_PEER_GONE), "PEER_GONE");
+    assert_string_equal(panp_close_reason_name((panp_close_reason)9), "?");
+    size_t nk;
+    const panp_body_kind *kinds = tu_all_kinds(&nk);
+    for (size_t k = 0; k < nk; k++)
+        assert_string_not_equal(panp_body_name(kinds[k]), "?");
+    const uint64_t v[] = {0, 1, 127, 128, 16383, 16384, UINT32_MAX, UINT64_MAX};
+    const size_t sz[] = {1, 1, 1, 2, 2, 3, 5, 10};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t out[10];
+        assert_int_equal(panp_varint_size(v[i]), sz[i]);
+        assert_int_equal(panp_varint_put(out, v[i]), sz[i]);
+        assert_true(sz[i] == 1 || out[sz[i] - 1] != 0);
+    }
+}
+
+/* Strings in decoded views are never NULL, absent bytes are {NULL, 0}. */
+static void test_decoded_defaults(void **state)
+{
+    (void)state;
+    const uint8_t w[] = {0x8a, 0x01, 0x02, 0x08, 0x01}; /* welcome { version: 1 } */
+    for (int b = 0; b < 2; b++) {
+        panp_decode_opts o = {tu_backends[b], PANP_PEER_CLIENT, 0};
+        panp_frame *f = NULL;
+        assert_int_equal(panp_decode(&o, w, sizeof w, &f, NULL), 0);
+        assert_non_null(f->body.welcome.software);
+        assert_string_equal(f->body.welcome.software, "");
+        assert_string_equal(f->body.welcome.server_name, "");
+        assert_false(f->body.welcome.has_limits);
+        assert_false(f->body.welcome.has_identity);
+        assert_non_null(f->body.welcome.identity.user);
+        panp_frame_free(f);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_encode_size_query),
+        cmocka_unit_test(test_null_handling),
+        cmocka_unit_test(test_status),
+        cmocka_unit_test(test_error_values),
+        cmocka_unit_test(test_decode_into),
+        cmocka_unit_test(test_encode_with_storage),
+        cmocka_unit_test(test_pbc_budget_worst_case),
+        cmocka_unit_test(test_encode_refuses_invalid),
+        cmocka_unit_test(test_client_enum_leniency),
+        cmocka_unit_test(test_validate_api),
+        cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_names_and_varints),
+        cmocka_unit_test(test_decoded_defaults),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
