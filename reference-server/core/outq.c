@@ -1,0 +1,140 @@
+/* outq.c - bounded outbound queue of header + shared body entries. */
+#include "outq.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+blob *blob_new(size_t len)
+{
+    blob *b = malloc(sizeof(*b) + len);
+    if (!b) return NULL;
+    b->refs = 1;
+    b->len = len;
+    return b;
+}
+
+void blob_unref(blob *b)
+{
+    if (b && --b->refs == 0) free(b);
+}
+
+void outq_init(outq *q)
+{
+    list_init(&q->entries);
+    q->bytes = q->head_off = q->count = 0;
+}
+
+static void entry_free(outq_entry *e)
+{
+    blob_unref(e->body);
+    free(e);
+}
+
+void outq_free(outq *q)
+{
+    list_node *n, *t;
+    list_for_each_safe(n, t, &q->entries) entry_free(list_entry(n, outq_entry, link));
+    outq_init(q);
+}
+
+outq_verdict outq_check(const outq *q, outq_kind kind, size_t len, size_t max_bytes,
+                        size_t allowance)
+{
+    if (kind == OUTQ_CONTROL) return q->bytes + len <= max_bytes + allowance ? OUTQ_ADMIT : OUTQ_OVERFLOW;
+    return q->bytes + len <= max_bytes ? OUTQ_ADMIT : OUTQ_FULL;
+}
+
+int outq_push(outq *q, outq_kind kind, uint64_t channel_id, uint64_t tag, const uint8_t *hdr,
+              size_t hdr_len, blob *body)
+{
+    outq_entry *e = malloc(sizeof(*e) + hdr_len);
+    if (!e) return -1;
+    e->kind = kind;
+    e->channel_id = channel_id;
+    e->tag = tag;
+    e->body = blob_ref(body);
+    e->hdr_len = hdr_len;
+    if (hdr_len) memcpy(e->hdr, hdr, hdr_len);
+    e->len = hdr_len + (body ? body->len : 0);
+    list_add_tail(&q->entries, &e->link);
+    q->bytes += e->len;
+    q->count++;
+    return 0;
+}
+
+int outq_iov(const outq *q, struct iovec *iov, int max)
+{
+    int n = 0;
+    size_t skip = q->head_off;
+    const list_node *node;
+    list_for_each(node, &q->entries) {
+        const outq_entry *e = list_entry(node, outq_entry, link);
+        const uint8_t *parts[2] = {e->hdr, e->body ? e->body->data : NULL};
+        size_t lens[2] = {e->hdr_len, e->body ? e->body->len : 0};
+        for (int p = 0; p < 2; p++) {
+            if (skip >= lens[p]) {
+                skip -= lens[p];
+                continue;
+            }
+            if (n == max) return n;
+            iov[n].iov_base = (void *)(parts[p] + skip);
+            iov[n].iov_len = lens[p] - skip;
+            n++;
+            skip = 0;
+        }
+    }
+    return n;
+}
+
+static void pop_head(outq *q)
+{
+    outq_entry *e = list_entry(q->entries.next, outq_entry, link);
+    list_remove(&e->link);
+    q->bytes -= e->len;
+    q->count--;
+    q->head_off = 0;
+    entry_free(e);
+}
+
+void outq_consume(outq *q, size_t n)
+{
+    while (n > 0 && q->count > 0) {
+        outq_entry *e = list_entry(q->entries.next, outq_entry, link);
+        size_t left = e->len - q->head_off;
+        if (n < left) {
+            q->head_off += n;
+            return;
+        }
+        n -= left;
+        pop_head(q);
+    }
+}
+
+size_t outq_discard(outq *q, outq_pred pred, const void *arg)
+{
+    size_t removed = 0;
+    list_node *n, *t;
+    list_for_each_safe(n, t, &q->entries) {
+        outq_entry *e = list_entry(n, outq_entry, link);
+        if (n == q->entries.next && q->head_off > 0) continue;
+        if (!pred(e, arg)) continue;
+        list_remove(&e->link);
+        q->bytes -= e->len;
+        q->count--;
+        entry_free(e);
+        removed++;
+    }
+    return removed;
+}
+
+static bool any(const outq_entry *e, const void *arg)
+{
+    (void)e;
+    (void)arg;
+    return true;
+}
+
+void outq_clear(outq *q)
+{
+    outq_discard(q, any, NULL);
+}
