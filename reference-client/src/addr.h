@@ -1,0 +1,30 @@
+/* addr.h - broker addresses ("unix:PATH", "tcp:HOST:PORT") and the
+ * non-blocking connect that starts every connection. */
+#ifndef PANP_CLIENT_ADDR_H
+#define PANP_CLIENT_ADDR_H
+
+#include <stdbool.h>
+
+#include "panp/client.h"
+
+typedef enum { ADDR_UNIX = 1, ADDR_TCP = 2 } addr_kind;
+
+typedef struct paddr {
+    addr_kind kind;
+    char path[108];  /* ADDR_UNIX */
+    char host[256];  /* ADDR_TCP, without brackets */
+    char port[16];
+} paddr;
+
+/* Parses spec into *a; INVALID_ARGUMENT with a message naming the problem. */
+panp_error_code addr_parse(const char *spec, paddr *a, panp_status *st);
+
+/* Creates a non-blocking socket and starts connecting it.  *fd is the
+ * socket; *pending is true when the connect is still in progress (wait for
+ * writability, then addr_finish()).  PANP_ERR_CONNECT when it failed. */
+panp_error_code addr_connect(const paddr *a, int *fd, bool *pending, panp_status *st);
+
+/* After writability: did the pending connect succeed? */
+panp_error_code addr_finish(int fd, const paddr *a, panp_status *st);
+
+#endif
