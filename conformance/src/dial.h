@@ -1,0 +1,44 @@
+/* dial.h - reaching a broker: parsing addresses, connecting as a given
+ * Unix uid, and listening (for the client-side mode).
+ *
+ * A Unix-socket broker learns who is calling from the peer credentials the
+ * kernel captured at connect(2).  To connect as another uid, the suite
+ * forks a short-lived child that drops to that uid, connects, and hands the
+ * connected descriptor back over a socketpair (SCM_RIGHTS); the parent then
+ * owns a socket the broker sees as that uid. */
+#ifndef PC_DIAL_H
+#define PC_DIAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { PC_ADDR_UNIX = 1, PC_ADDR_TCP = 2 } pc_addr_kind;
+
+typedef struct pc_addr {
+    pc_addr_kind kind;
+    char path[108];  /* unix */
+    char host[256];  /* tcp */
+    char port[16];
+    char text[400];  /* as given */
+} pc_addr;
+
+bool pc_addr_parse(pc_addr *a, const char *text, char *err, size_t errlen);
+
+typedef struct pc_dial_opts {
+    bool as_uid;        /* unix only: connect as uid/gid */
+    uint32_t uid, gid;
+    int rcvbuf;         /* >0: SO_RCVBUF before connect (slow-consumer tests) */
+} pc_dial_opts;
+
+/* Returns a connected, non-blocking socket, or -1 with a reason. */
+int pc_dial(const pc_addr *a, const pc_dial_opts *o, char *err, size_t errlen);
+
+/* A listening socket for --as-broker; -1 with a reason. */
+int pc_listen(const pc_addr *a, char *err, size_t errlen);
+
+/* Aborts a connection with a TCP reset where the transport has one
+ * (SO_LINGER 0); on a Unix socket this is an ordinary close. */
+void pc_abort_fd(int fd);
+
+#endif
