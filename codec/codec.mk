@@ -8,7 +8,7 @@
 #   make install-codec      library, headers, pkg-config file under $(DESTDIR)$(PREFIX)
 
 CODEC_MODULES := schema text fmt wire validate size arena backend_pbc backend_nanopb \
-                 framer uuid status names codec
+                 framer uuid status names codec notify
 CODEC_O := $(patsubst %,$(B)/obj/codec/src/%.o,$(CODEC_MODULES))
 CODEC_LIB_A := $(B)/lib/libpanp_codec.a
 CODEC_LIB_SO := $(B)/lib/libpanp_codec.so

@@ -4,8 +4,8 @@
 SRV := reference-server
 SRV_CPPFLAGS := -I$(SRV)/core -I$(SRV)
 
-SRV_CORE_SRCS := $(addprefix $(SRV)/core/,hmap.c timer.c outq.c deliver.c conf.c fanout.c \
-                   emit.c rawscan.c reject.c conn.c reg.c chan.c conv.c core.c)
+SRV_CORE_SRCS := $(addprefix $(SRV)/core/,hmap.c timer.c outq.c deliver.c conf.c \
+                   emit.c conn.c reg.c chan.c conv.c core.c)
 SRV_CORE_OBJS := $(SRV_CORE_SRCS:%.c=$(B)/obj/%.o)
 SRV_CORE_LIB  := $(B)/lib/libpanpd_core.a
 

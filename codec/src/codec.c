@@ -73,19 +73,19 @@ static bool backend_ok(panp_backend b)
 }
 
 /* The checks before any backend runs: arguments, size, wire profile. */
-static panp_error_code precheck(const panp_decode_opts *o, const uint8_t *buf, size_t len,
-                                wire_info *wi, panp_status *st)
+static panp_error_code precheck(const panp_decode_opts *o, panp_phase phase, const uint8_t *buf,
+                                size_t len, wire_info *wi, panp_status *st)
 {
     if (!backend_ok(o->backend))
         return panp_status_set(st, PANP_ERR_INVALID_ARGUMENT, SIZE_MAX, "", "backend %d not built",
                                (int)o->backend);
     if (!buf && len)
         return panp_status_set(st, PANP_ERR_INVALID_ARGUMENT, SIZE_MAX, "", "NULL buffer");
-    if (len > o->max_frame_size)
-        return panp_status_set(st, PANP_ERR_FRAME_TOO_LARGE, 0, "frame",
+    if (len > o->max_frame_size) /* SPEC 19.1: no field; the body is not read */
+        return panp_status_set(st, PANP_ERR_FRAME_TOO_LARGE, 0, "",
                                "frame of %zu bytes exceeds the limit of %u", len,
                                (unsigned)o->max_frame_size);
-    return wire_scan(len ? buf : (const uint8_t *)"", len, o->peer, wi, st);
+    return wire_scan(len ? buf : (const uint8_t *)"", len, o->peer, phase, wi, st);
 }
 
 /* Backend decode + semantic validation into given storage. */
@@ -95,6 +95,17 @@ static panp_error_code decode_scanned(const panp_decode_opts *o, const uint8_t *
                                       panp_status *st)
 {
     panp_error_code rc;
+    if (wi->goodbye_sanitized) {
+        /* A broker's Goodbye whose fields no runtime holds (see wire.h). */
+        (void)storage, (void)size, (void)heap_budget;
+        *chunks = NULL;
+        memset(out, 0, sizeof *out);
+        out->request_id = wi->request_id;
+        out->kind = PANP_BODY_GOODBYE;
+        out->body.goodbye.reason = (panp_goodbye_reason)wi->goodbye_reason;
+        out->body.goodbye.message = "";
+        return PANP_ERR_UNSPECIFIED;
+    }
 #ifndef PANP_NO_PROTOBUF_C
     if (o->backend == PANP_BACKEND_PROTOBUF_C) {
         arena a;
@@ -134,7 +145,7 @@ panp_error_code panp_decode_into(const panp_decode_opts *opts, const uint8_t *bu
         st = &local;
     panp_decode_opts o = resolve(opts);
     wire_info wi;
-    panp_error_code rc = precheck(&o, buf, len, &wi, st);
+    panp_error_code rc = precheck(&o, PANP_PHASE_NONE, buf, len, &wi, st);
     if (rc)
         return rc;
     arena_chunk *chunks;
@@ -147,13 +158,20 @@ panp_error_code panp_decode_into(const panp_decode_opts *opts, const uint8_t *bu
 panp_error_code panp_decode(const panp_decode_opts *opts, const uint8_t *buf, size_t len,
                             panp_frame **out, panp_status *st)
 {
+    return panp_decode_received(opts, PANP_PHASE_NONE, buf, len, out, st);
+}
+
+panp_error_code panp_decode_received(const panp_decode_opts *opts, panp_phase phase,
+                                     const uint8_t *buf, size_t len, panp_frame **out,
+                                     panp_status *st)
+{
     panp_status local;
     if (!st)
         st = &local;
     *out = NULL;
     panp_decode_opts o = resolve(opts);
     wire_info wi;
-    panp_error_code rc = precheck(&o, buf, len, &wi, st);
+    panp_error_code rc = precheck(&o, phase, buf, len, &wi, st);
     if (rc)
         return rc;
     size_t size = 0, budget = 0;
@@ -336,6 +354,29 @@ panp_error_code panp_validate(const panp_frame *frame, panp_peer peer, uint32_t 
             st->request_id = frame->request_id;
             return PANP_ERR_FRAME_TOO_LARGE;
         }
+    }
+    status_ok(st, frame->request_id);
+    return PANP_ERR_UNSPECIFIED;
+}
+
+panp_error_code panp_validate_received(const panp_frame *frame, panp_peer peer, panp_phase phase,
+                                       panp_status *st)
+{
+    panp_status local;
+    if (!st)
+        st = &local;
+    if (!frame)
+        return panp_status_set(st, PANP_ERR_INVALID_ARGUMENT, SIZE_MAX, "", "NULL frame");
+    panp_error_code rc = validate_role(frame, peer, st);
+    if (rc) {
+        st->request_id = frame->request_id;
+        return rc;
+    }
+    if ((rc = wire_frame_checks(frame->kind, frame->request_id, peer, phase, st)))
+        return rc;
+    if ((rc = validate_view(frame, peer, VM_FIELD_RULES, st))) {
+        st->request_id = frame->request_id;
+        return rc;
     }
     status_ok(st, frame->request_id);
     return PANP_ERR_UNSPECIFIED;

@@ -74,6 +74,8 @@ const char *panp_error_code_name(panp_error_code code)
         "ALREADY_REGISTERED",  "AWAITING_REPLY",         "NO_PENDING_QUESTION",
         "SHUTTING_DOWN",       "INTERNAL",
     };
+    if ((unsigned)code >= PANP_ERR_LOCAL_BASE)
+        return "LOCAL"; /* a library's own code: it names it (libpanp: panp_strerror) */
     return PICK(names, code);
 }
 

@@ -26,29 +26,38 @@ enum {
 #define MSG(nm, m) {.name = (nm), .kind = SK_MSG, .sub = &(m)}
 #define ONEOF_MSG(nm, m) {.name = (nm), .kind = SK_MSG, .flags = SF_ONEOF, .sub = &(m)}
 #define GAP {.name = NULL, .kind = SK_NONE}
-#define DEFINE_MSG(var, nm, ...)                                                  \
+/* The same, for fields whose default value (0, empty, absent) breaks a rule. */
+#define REQ_SCALAR(nm, k) {.name = (nm), .kind = (k), .flags = SF_REQUIRED}
+#define REQ_ENUM(nm, hi) {.name = (nm), .kind = SK_ENUM, .flags = SF_REQUIRED, .max = (hi)}
+#define REQ_LEN(nm, k, mx) {.name = (nm), .kind = (k), .flags = SF_REQUIRED, .max = (mx)}
+#define REQ_MSG(nm, m) {.name = (nm), .kind = SK_MSG, .flags = SF_REQUIRED, .sub = &(m)}
+#define DEFINE_RULED_MSG(var, nm, rl, ...)                                        \
     static const schema_field var##_fields[] = {GAP, __VA_ARGS__};              \
     static const schema_msg var = {                                              \
         .name = (nm),                                                            \
         .max_number = sizeof var##_fields / sizeof var##_fields[0] - 1,          \
-        .fields = var##_fields}
+        .rules = (rl),                                                           \
+        .fields = var##_fields};                                                 \
+    _Static_assert(sizeof var##_fields / sizeof var##_fields[0] - 1 <= SCHEMA_MAX_FIELDS, \
+                   nm " has too many fields")
+#define DEFINE_MSG(var, nm, ...) DEFINE_RULED_MSG(var, nm, SR_NONE, __VA_ARGS__)
 
 DEFINE_MSG(m_server_target, "server");
-DEFINE_MSG(m_target, "target",
+DEFINE_RULED_MSG(m_target, "target", SR_TARGET,
            ONEOF_MSG("server", m_server_target),
            {.name = "printer", .kind = SK_STRING, .flags = SF_ONEOF, .max = L_NAME});
 DEFINE_MSG(m_notification, "reason",
-           LEN("notification_type", SK_UUID, PANP_UUID_LEN),
+           REQ_LEN("notification_type", SK_UUID, PANP_UUID_LEN),
            LEN("payload", SK_BYTES, L_PAYLOAD));
-DEFINE_MSG(m_hello, "hello",
+DEFINE_RULED_MSG(m_hello, "hello", SR_HELLO,
            SCALAR("min_version", SK_U32),
            SCALAR("max_version", SK_U32),
            LEN("software", SK_STRING, L_SOFTWARE),
-           ENUM("auth", PANP_AUTH_TOKEN),
+           REQ_ENUM("auth", PANP_AUTH_TOKEN),
            LEN("token", SK_BYTES, L_TOKEN),
            LEN("session_label", SK_STRING, L_SESSION),
            SCALAR("max_frame_size", SK_U32));
-DEFINE_MSG(m_limits, "limits",
+DEFINE_RULED_MSG(m_limits, "limits", SR_LIMITS,
            SCALAR("max_frame_size", SK_U32),
            SCALAR("max_registrations", SK_U32),
            SCALAR("max_channels", SK_U32),
@@ -64,27 +73,27 @@ DEFINE_MSG(m_identity, "identity",
            SCALAR("may_open_channels", SK_BOOL),
            SCALAR("trusted", SK_BOOL),
            SCALAR("admin_printers_truncated", SK_BOOL));
-DEFINE_MSG(m_welcome, "welcome",
+DEFINE_RULED_MSG(m_welcome, "welcome", SR_WELCOME,
            SCALAR("version", SK_U32),
            LEN("software", SK_STRING, L_SOFTWARE),
            LEN("server_name", SK_STRING, L_NAME),
            MSG("limits", m_limits),
            MSG("identity", m_identity));
-DEFINE_MSG(m_register, "register",
-           MSG("target", m_target),
-           LEN("notification_type", SK_UUID, PANP_UUID_LEN),
-           ENUM("user_filter", PANP_USER_FILTER_ALL_USERS),
-           ENUM("style", PANP_STYLE_UNIDIRECTIONAL),
+DEFINE_RULED_MSG(m_register, "register", SR_CLIENT_TYPE,
+           REQ_MSG("target", m_target),
+           REQ_LEN("notification_type", SK_UUID, PANP_UUID_LEN),
+           REQ_ENUM("user_filter", PANP_USER_FILTER_ALL_USERS),
+           REQ_ENUM("style", PANP_STYLE_UNIDIRECTIONAL),
            SCALAR("lease_seconds", SK_U32),
            LEN("client_state", SK_BYTES, L_STATE));
 DEFINE_MSG(m_registered, "registered",
-           LEN("handle", SK_HANDLE, PANP_HANDLE_MAX_LEN),
+           REQ_LEN("handle", SK_HANDLE, PANP_HANDLE_MAX_LEN),
            SCALAR("lease_seconds", SK_U32));
 DEFINE_MSG(m_renew, "renew",
-           LEN("handle", SK_HANDLE, PANP_HANDLE_MAX_LEN),
+           REQ_LEN("handle", SK_HANDLE, PANP_HANDLE_MAX_LEN),
            SCALAR("lease_seconds", SK_U32));
 DEFINE_MSG(m_renewed, "renewed", SCALAR("lease_seconds", SK_U32));
-DEFINE_MSG(m_unregister, "unregister", LEN("handle", SK_HANDLE, PANP_HANDLE_MAX_LEN));
+DEFINE_MSG(m_unregister, "unregister", REQ_LEN("handle", SK_HANDLE, PANP_HANDLE_MAX_LEN));
 DEFINE_MSG(m_list_registrations, "list_registrations",
            MSG("target", m_target),
            SCALAR("offset", SK_U32));
@@ -92,82 +101,85 @@ DEFINE_MSG(m_registration_info, "registrations",
            LEN("handle", SK_HANDLE, PANP_HANDLE_MAX_LEN),
            LEN("user", SK_STRING, L_NAME),
            MSG("target", m_target),
-           LEN("notification_type", SK_UUID, PANP_UUID_LEN),
-           ENUM("user_filter", PANP_USER_FILTER_ALL_USERS),
-           ENUM("style", PANP_STYLE_UNIDIRECTIONAL),
+           REQ_LEN("notification_type", SK_UUID, PANP_UUID_LEN),
+           REQ_ENUM("user_filter", PANP_USER_FILTER_ALL_USERS),
+           REQ_ENUM("style", PANP_STYLE_UNIDIRECTIONAL),
            SCALAR("lease_remaining_seconds", SK_U32));
 DEFINE_MSG(m_registration_list, "registration_list",
            {.name = "registrations", .kind = SK_MSG, .flags = SF_REPEATED, .max_count = 32,
             .sub = &m_registration_info},
            SCALAR("total", SK_U32));
 DEFINE_MSG(m_registration_ended, "registration_ended",
-           LEN("handle", SK_HANDLE, PANP_HANDLE_MAX_LEN),
-           ENUM("reason", PANP_REG_END_TARGET_REMOVED));
+           REQ_LEN("handle", SK_HANDLE, PANP_HANDLE_MAX_LEN),
+           REQ_ENUM("reason", PANP_REG_END_TARGET_REMOVED));
 DEFINE_MSG(m_sender_info, "sender",
            LEN("user", SK_STRING, L_NAME),
            SCALAR("job_id", SK_U32),
            LEN("job_owner", SK_STRING, L_NAME));
-DEFINE_MSG(m_notify, "notify",
-           LEN("registration", SK_HANDLE, PANP_HANDLE_MAX_LEN),
+DEFINE_RULED_MSG(m_notify, "notify", SR_NOTIFY,
+           REQ_LEN("registration", SK_HANDLE, PANP_HANDLE_MAX_LEN),
            SCALAR("conversation_id", SK_U64),
            LEN("client_state", SK_BYTES, L_STATE),
-           SCALAR("channel_id", SK_U64),
-           SCALAR("sequence", SK_U64),
-           LEN("notification_type", SK_UUID, PANP_UUID_LEN),
-           ENUM("style", PANP_STYLE_UNIDIRECTIONAL),
+           REQ_SCALAR("channel_id", SK_U64),
+           REQ_SCALAR("sequence", SK_U64),
+           REQ_LEN("notification_type", SK_UUID, PANP_UUID_LEN),
+           REQ_ENUM("style", PANP_STYLE_UNIDIRECTIONAL),
            MSG("sender", m_sender_info),
            MSG("target", m_target),
            LEN("payload", SK_BYTES, L_PAYLOAD));
+/* Send and Reply: the ids are looked up by the broker (SPEC 10.2: 0 is
+ * CHANNEL_NOT_OPENED), the type compared with the channel's (14.1:
+ * NOTIFICATION_RELEASE is TYPE_MISMATCH); neither is a field rule. */
 DEFINE_MSG(m_reply, "reply",
            SCALAR("conversation_id", SK_U64),
-           LEN("notification_type", SK_UUID, PANP_UUID_LEN),
+           REQ_LEN("notification_type", SK_UUID, PANP_UUID_LEN),
            LEN("payload", SK_BYTES, L_PAYLOAD));
 DEFINE_MSG(m_reply_delivery, "reply_delivery",
-           SCALAR("channel_id", SK_U64),
-           SCALAR("sequence", SK_U64),
+           REQ_SCALAR("channel_id", SK_U64),
+           REQ_SCALAR("sequence", SK_U64),
            LEN("responder", SK_STRING, L_NAME),
-           LEN("notification_type", SK_UUID, PANP_UUID_LEN),
+           REQ_LEN("notification_type", SK_UUID, PANP_UUID_LEN),
            LEN("payload", SK_BYTES, L_PAYLOAD));
 DEFINE_MSG(m_job_context, "on_behalf_of",
            SCALAR("job_id", SK_U32),
-           LEN("job_owner", SK_STRING, L_NAME),
+           REQ_LEN("job_owner", SK_STRING, L_NAME),
            LEN("session_label", SK_STRING, L_SESSION));
-DEFINE_MSG(m_open_channel, "open_channel",
-           MSG("target", m_target),
-           LEN("notification_type", SK_UUID, PANP_UUID_LEN),
-           ENUM("user_filter", PANP_USER_FILTER_ALL_USERS),
-           ENUM("style", PANP_STYLE_UNIDIRECTIONAL),
+DEFINE_RULED_MSG(m_open_channel, "open_channel", SR_CLIENT_TYPE,
+           REQ_MSG("target", m_target),
+           REQ_LEN("notification_type", SK_UUID, PANP_UUID_LEN),
+           REQ_ENUM("user_filter", PANP_USER_FILTER_ALL_USERS),
+           REQ_ENUM("style", PANP_STYLE_UNIDIRECTIONAL),
            MSG("on_behalf_of", m_job_context));
-DEFINE_MSG(m_channel_opened, "channel_opened", SCALAR("channel_id", SK_U64));
+DEFINE_MSG(m_channel_opened, "channel_opened", REQ_SCALAR("channel_id", SK_U64));
 DEFINE_MSG(m_send, "send",
            SCALAR("channel_id", SK_U64),
-           LEN("notification_type", SK_UUID, PANP_UUID_LEN),
+           REQ_LEN("notification_type", SK_UUID, PANP_UUID_LEN),
            LEN("payload", SK_BYTES, L_PAYLOAD));
 DEFINE_MSG(m_sent, "sent",
-           SCALAR("sequence", SK_U64),
+           REQ_SCALAR("sequence", SK_U64),
            SCALAR("recipients", SK_U32));
-DEFINE_MSG(m_close_channel, "close_channel",
+DEFINE_RULED_MSG(m_close_channel, "close_channel", SR_CLOSE_CHANNEL,
            {.name = "channel_id", .kind = SK_U64, .flags = SF_ONEOF},
            {.name = "conversation_id", .kind = SK_U64, .flags = SF_ONEOF},
            MSG("reason", m_notification));
 DEFINE_MSG(m_channel_close_result, "channel_close_result",
-           ENUM("outcome", PANP_CLOSE_OUTCOME_ACQUIRED_BY_ANOTHER));
-DEFINE_MSG(m_channel_closed, "channel_closed",
+           REQ_ENUM("outcome", PANP_CLOSE_OUTCOME_ACQUIRED_BY_ANOTHER));
+DEFINE_RULED_MSG(m_channel_closed, "channel_closed", SR_CHANNEL_CLOSED,
            SCALAR("channel_id", SK_U64),
            SCALAR("conversation_id", SK_U64),
            LEN("registration", SK_HANDLE, PANP_HANDLE_MAX_LEN),
-           ENUM("reason", PANP_CLOSE_REASON_UNREGISTERED),
+           REQ_ENUM("reason", PANP_CLOSE_REASON_UNREGISTERED),
            LEN("notification_type", SK_UUID, PANP_UUID_LEN),
            LEN("payload", SK_BYTES, L_PAYLOAD));
 DEFINE_MSG(m_ok, "ok", ENUM("info", PANP_OK_INFO_NONE));
 DEFINE_MSG(m_error, "error",
-           ENUM("code", PANP_ERR_INTERNAL),
+           REQ_ENUM("code", PANP_ERR_INTERNAL),
            LEN("message", SK_STRING, L_ERR_MESSAGE),
            LEN("field", SK_STRING, L_ERR_FIELD),
            SCALAR("fatal", SK_BOOL));
 DEFINE_MSG(m_ping, "ping");
 DEFINE_MSG(m_pong, "pong");
-DEFINE_MSG(m_goodbye, "goodbye",
+DEFINE_RULED_MSG(m_goodbye, "goodbye", SR_GOODBYE,
            ENUM("reason", PANP_GOODBYE_SLOW_CONSUMER),
            LEN("message", SK_STRING, L_GOODBYE));
 

@@ -30,8 +30,27 @@ typedef enum {
 
 enum {
     SF_REPEATED = 1u << 0,
-    SF_ONEOF = 1u << 1 /* member of the message's only oneof */
+    SF_ONEOF = 1u << 1,   /* member of the message's only oneof */
+    SF_REQUIRED = 1u << 2 /* a default (absent) value breaks a rule: 0, empty, no submessage */
 };
+
+/* Rules of a message beyond its fields' own (schema_msg.rules): checked
+ * by the wire scanner on received bytes, and by validate.c on views. */
+typedef enum {
+    SR_NONE = 0,
+    SR_HELLO,        /* versions, token only with TOKEN, max_frame_size */
+    SR_WELCOME,      /* version >= 1 */
+    SR_LIMITS,       /* max_frame_size >= 4096 */
+    SR_TARGET,       /* one member; printer not empty */
+    SR_CLIENT_TYPE,  /* field 2 (notification_type) neither NOTIFICATION_RELEASE nor nil */
+    SR_NOTIFY,       /* conversation_id exactly when bidirectional */
+    SR_CLOSE_CHANNEL,/* the side oneof must have a member */
+    SR_CHANNEL_CLOSED, /* an id; NOTIFICATION_RELEASE exactly for PEER_GONE, SERVER_SHUTDOWN */
+    SR_GOODBYE       /* a broker takes any Goodbye (SPEC 7.5) */
+} schema_rules;
+
+/* Field numbers of every message but Frame stay below this. */
+enum { SCHEMA_MAX_FIELDS = 10 };
 
 typedef struct schema_msg schema_msg;
 
@@ -47,6 +66,7 @@ typedef struct schema_field {
 struct schema_msg {
     const char *name;
     uint8_t max_number;          /* fields[0..max_number], fields[0] unused */
+    uint8_t rules;               /* schema_rules */
     const schema_field *fields;
 };
 

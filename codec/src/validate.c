@@ -3,8 +3,12 @@
  * Every failure is INVALID_ARGUMENT naming the field by its SPEC path
  * ("register.notification_type"), except a body the receiver's role does
  * not accept, which is PROTOCOL_VIOLATION like its wire-level twin.  The
- * rules marked "field rule" repeat what wire.c checks on raw bytes, so a
- * frame built in memory meets exactly the bar a received one does.
+ * wire scanner (wire.c) applies the same rules to received bytes, with the
+ * same texts; here they run on views (what we encode, and frames that
+ * reach a receiver decoded), so a frame built in memory meets exactly the
+ * bar a received one does.  Each body checks its fields in field-number
+ * order, depth first, and stops at the first failure: the order of SPEC 6.5
+ * (Hello's is 7.3's).
  */
 #include <stdarg.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 #include "schema.h"
 #include "text.h"
 #include "validate.h"
+#include "wire.h"
 
 enum {
     L_SOFTWARE = 64,
@@ -135,14 +140,19 @@ static panp_error_code required_uuid(vctx *c, const char *prefix, const char *na
     return bytes_rule(c, prefix, name, b, PANP_UUID_LEN);
 }
 
-/* A type a client names for its own traffic: never NOTIFICATION_RELEASE. */
+/* A type a client names for its own traffic.  The one a Register or
+ * OpenChannel chooses is neither NOTIFICATION_RELEASE nor nil (SPEC 9.1,
+ * 10.1).  In a Send, Reply or close reason it must equal the channel's,
+ * which only the broker knows: NOTIFICATION_RELEASE there is its
+ * TYPE_MISMATCH (SPEC 14.1), no field rule.  (Clients keep it out of
+ * their own frames, SPEC CLI-17: libpanp refuses it at its API.) */
 static panp_error_code client_type(vctx *c, const char *prefix, const char *name, panp_bytes b,
                                    bool chosen_here)
 {
     panp_error_code rc = required_uuid(c, prefix, name, b);
     if (rc)
         return rc;
-    if (panp_bytes_is_uuid(b, PANP_TYPE_NOTIFICATION_RELEASE))
+    if (chosen_here && panp_bytes_is_uuid(b, PANP_TYPE_NOTIFICATION_RELEASE))
         return fail(c, prefix, name, "NOTIFICATION_RELEASE is reserved to the broker");
     if (chosen_here && panp_bytes_is_uuid(b, NIL_UUID))
         return fail(c, prefix, name, "the nil UUID is not a notification type");
@@ -186,19 +196,20 @@ static panp_error_code target(vctx *c, const char *prefix, const panp_target *t,
             return rc_;                                                                           \
     } while (0)
 
+/* SPEC 7.3 steps 2 to 8, which is field-number order. */
 static panp_error_code v_hello(vctx *c, const panp_hello *m)
 {
     const char *p = "hello";
-    TRY(str_rule(c, p, "software", m->software, L_SOFTWARE));
-    TRY(bytes_rule(c, p, "token", m->token, L_TOKEN));
-    TRY(str_rule(c, p, "session_label", m->session_label, L_SESSION));
     if (m->min_version < 1)
         return fail(c, p, "min_version", "must be at least 1");
     if (m->max_version < m->min_version)
-        return fail(c, p, "max_version", "below min_version");
+        return fail(c, p, "max_version", "must be at least min_version");
+    TRY(str_rule(c, p, "software", m->software, L_SOFTWARE));
     TRY(required_enum(c, p, "auth", m->auth, PANP_AUTH_TOKEN));
+    TRY(bytes_rule(c, p, "token", m->token, L_TOKEN));
     if (m->token.len && m->auth != PANP_AUTH_TOKEN)
         return fail(c, p, "token", "only with auth TOKEN");
+    TRY(str_rule(c, p, "session_label", m->session_label, L_SESSION));
     if (m->max_frame_size != 0 && m->max_frame_size < PANP_MIN_MAX_FRAME)
         return fail(c, p, "max_frame_size", "0 or at least %u, got %u", PANP_MIN_MAX_FRAME,
                     (unsigned)m->max_frame_size);
@@ -221,10 +232,10 @@ static panp_error_code v_identity(vctx *c, const panp_identity *m)
 static panp_error_code v_welcome(vctx *c, const panp_welcome *m)
 {
     const char *p = "welcome";
-    TRY(str_rule(c, p, "software", m->software, L_SOFTWARE));
-    TRY(str_rule(c, p, "server_name", m->server_name, L_NAME));
     if (m->version < 1)
         return fail(c, p, "version", "must be at least 1");
+    TRY(str_rule(c, p, "software", m->software, L_SOFTWARE));
+    TRY(str_rule(c, p, "server_name", m->server_name, L_NAME));
     if (m->has_limits && m->limits.max_frame_size < PANP_MIN_MAX_FRAME)
         return fail(c, "welcome.limits", "max_frame_size", "at least %u, got %u",
                     PANP_MIN_MAX_FRAME, (unsigned)m->limits.max_frame_size);
@@ -264,25 +275,38 @@ static panp_error_code v_registration_list(vctx *c, const panp_registration_list
     return PANP_ERR_UNSPECIFIED;
 }
 
-static panp_error_code v_notify(vctx *c, const panp_notify *m)
+/* Fields 1 to 3, which differ per listener (SPEC 15.2). */
+static panp_error_code v_notify_head(vctx *c, const panp_notify *m)
 {
     const char *p = "notify";
     TRY(required_handle(c, p, "registration", m->registration));
-    TRY(bytes_rule(c, p, "client_state", m->client_state, PANP_CLIENT_STATE_MAX));
-    TRY(nonzero(c, p, "channel_id", m->channel_id));
-    TRY(nonzero(c, p, "sequence", m->sequence));
-    TRY(required_uuid(c, p, "notification_type", m->notification_type));
-    TRY(required_enum(c, p, "style", m->style, PANP_STYLE_UNIDIRECTIONAL));
     if (m->style == PANP_STYLE_BIDIRECTIONAL && m->conversation_id == 0)
         return fail(c, p, "conversation_id", "required for a bidirectional channel");
     if (m->style == PANP_STYLE_UNIDIRECTIONAL && m->conversation_id != 0)
         return fail(c, p, "conversation_id", "only for a bidirectional channel");
+    return bytes_rule(c, p, "client_state", m->client_state, PANP_CLIENT_STATE_MAX);
+}
+
+/* Fields 4 to 10, the same for every listener of a Send. */
+static panp_error_code v_notify_shared(vctx *c, const panp_notify *m)
+{
+    const char *p = "notify";
+    TRY(nonzero(c, p, "channel_id", m->channel_id));
+    TRY(nonzero(c, p, "sequence", m->sequence));
+    TRY(required_uuid(c, p, "notification_type", m->notification_type));
+    TRY(required_enum(c, p, "style", m->style, PANP_STYLE_UNIDIRECTIONAL));
     if (m->has_sender) {
         TRY(str_rule(c, "notify.sender", "user", m->sender.user, L_NAME));
         TRY(str_rule(c, "notify.sender", "job_owner", m->sender.job_owner, L_NAME));
     }
     TRY(target(c, p, &m->target, false));
     return bytes_rule(c, p, "payload", m->payload, L_PAYLOAD);
+}
+
+static panp_error_code v_notify(vctx *c, const panp_notify *m)
+{
+    TRY(v_notify_head(c, m));
+    return v_notify_shared(c, m);
 }
 
 static panp_error_code v_open_channel(vctx *c, const panp_open_channel *m)
@@ -296,25 +320,18 @@ static panp_error_code v_open_channel(vctx *c, const panp_open_channel *m)
         return PANP_ERR_UNSPECIFIED;
     const panp_job_context *j = &m->on_behalf_of;
     TRY(str_rule(c, "open_channel.on_behalf_of", "job_owner", j->job_owner, L_NAME));
-    TRY(str_rule(c, "open_channel.on_behalf_of", "session_label", j->session_label, L_SESSION));
     if (!j->job_owner || !j->job_owner[0])
         return fail(c, "open_channel.on_behalf_of", "job_owner", "required");
-    return PANP_ERR_UNSPECIFIED;
+    return str_rule(c, "open_channel.on_behalf_of", "session_label", j->session_label, L_SESSION);
 }
 
+/* The ids of Send, Reply and CloseChannel are the broker's to look up: 0
+ * is CHANNEL_NOT_OPENED like any id it never issued (SPEC 10.2). */
 static panp_error_code v_close_channel(vctx *c, const panp_close_channel *m)
 {
     const char *p = "close_channel";
-    switch (m->side) {
-    case PANP_CLOSE_SIDE_CHANNEL:
-        TRY(nonzero(c, p, "channel_id", m->id));
-        break;
-    case PANP_CLOSE_SIDE_CONVERSATION:
-        TRY(nonzero(c, p, "conversation_id", m->id));
-        break;
-    default:
+    if (m->side != PANP_CLOSE_SIDE_CHANNEL && m->side != PANP_CLOSE_SIDE_CONVERSATION)
         return fail(c, p, "side", "one of channel_id or conversation_id must be set");
-    }
     if (!m->has_reason)
         return PANP_ERR_UNSPECIFIED;
     TRY(client_type(c, "close_channel.reason", "notification_type", m->reason.notification_type,
@@ -346,14 +363,12 @@ static panp_error_code v_channel_closed(vctx *c, const panp_channel_closed *m)
 
 static panp_error_code v_send(vctx *c, const panp_send *m)
 {
-    TRY(nonzero(c, "send", "channel_id", m->channel_id));
     TRY(client_type(c, "send", "notification_type", m->notification_type, false));
     return bytes_rule(c, "send", "payload", m->payload, L_PAYLOAD);
 }
 
 static panp_error_code v_reply(vctx *c, const panp_reply *m)
 {
-    TRY(nonzero(c, "reply", "conversation_id", m->conversation_id));
     TRY(client_type(c, "reply", "notification_type", m->notification_type, false));
     return bytes_rule(c, "reply", "payload", m->payload, L_PAYLOAD);
 }
@@ -375,8 +390,11 @@ static panp_error_code v_error(vctx *c, const panp_error_msg *m)
     return str_rule(c, "error", "field", m->field, L_ERR_FIELD);
 }
 
+/* A broker takes any Goodbye (SPEC 7.5: the client ends whatever it says). */
 static panp_error_code v_goodbye(vctx *c, const panp_goodbye *m)
 {
+    if (c->peer == PANP_PEER_BROKER && !c->emitting)
+        return PANP_ERR_UNSPECIFIED;
     TRY(enum_rule(c, "goodbye", "reason", m->reason, PANP_GOODBYE_SLOW_CONSUMER));
     return str_rule(c, "goodbye", "message", m->message, L_ERR_MESSAGE);
 }
@@ -452,17 +470,25 @@ panp_error_code validate_view(const panp_frame *f, panp_peer peer, validate_mode
 
 panp_error_code validate_role(const panp_frame *f, panp_peer peer, panp_status *st)
 {
+    char root[48];
     if (f->kind == PANP_BODY_NONE)
-        return panp_status_set(st, PANP_ERR_PROTOCOL_VIOLATION, SIZE_MAX, "frame",
+        return panp_status_set(st, PANP_ERR_PROTOCOL_VIOLATION, SIZE_MAX, "frame.body",
                                "frame has no body");
     if (!schema_body_dir(f->kind))
         return panp_status_set(st, PANP_ERR_INVALID_ARGUMENT, SIZE_MAX, "frame",
                                "unknown body kind %d", (int)f->kind);
     if (!schema_body_ok_for(f->kind, peer))
         return panp_status_set(st, PANP_ERR_PROTOCOL_VIOLATION, SIZE_MAX,
-                               schema_body_path(f->kind), "a %s peer does not accept this body",
+                               wire_body_root(f->kind, peer, root, sizeof root),
+                               "a %s peer does not accept this body",
                                peer == PANP_PEER_BROKER ? "broker" : "client");
     return PANP_ERR_UNSPECIFIED;
+}
+
+panp_error_code validate_notify_part(const panp_notify *n, bool head, panp_status *st)
+{
+    vctx c = {.peer = PANP_PEER_CLIENT, .fields = true, .emitting = true, .st = st};
+    return head ? v_notify_head(&c, n) : v_notify_shared(&c, n);
 }
 
 panp_peer validate_encode_peer(panp_body_kind kind)

@@ -29,6 +29,9 @@ panp_error_code validate_view(const panp_frame *f, panp_peer peer, validate_mode
  * frame's body, or the frame has none. */
 panp_error_code validate_role(const panp_frame *f, panp_peer peer, panp_status *st);
 
+/* The emitting rules of a Notify's fields 1 to 3 (head) or 4 to 10. */
+panp_error_code validate_notify_part(const panp_notify *n, bool head, panp_status *st);
+
 /* Which leniency the encoder validates with: frames a client may receive
  * are checked as a client would check them. */
 panp_peer validate_encode_peer(panp_body_kind kind);

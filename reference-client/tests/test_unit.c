@@ -98,6 +98,14 @@ static void test_names_and_types(void **state)
     assert_string_equal(panp_strerror(PANP_ERR_TIMEOUT), "TIMEOUT");
     assert_string_equal(panp_strerror(PANP_ERR_CHANNEL_ALREADY_CLOSED), "CHANNEL_ALREADY_CLOSED");
     assert_string_equal(panp_strerror(PANP_OK), "OK");
+    /* The library's codes sit in the range msg.h reserves, at their old values. */
+    assert_int_equal(PANP_ERR_CLIENT_BASE, PANP_ERR_LOCAL_BASE);
+    assert_int_equal(PANP_ERR_IO, 1001);
+    assert_int_equal(PANP_ERR_NOMEM, 1005);
+    assert_int_equal(PANP_REG_END_DISCONNECTED, 1001);
+    assert_int_equal(PANP_REG_END_REREGISTER_FAILED, 1002);
+    assert_string_equal(panp_strerror(PANP_ERR_IO), "IO");
+    assert_string_equal(panp_error_code_name(PANP_ERR_IO), "LOCAL");
     assert_string_equal(panp_close_result_name(PANP_CLOSE_RESULT_ACQUIRED_BY_ANOTHER),
                         "ACQUIRED_BY_ANOTHER");
     /* The facade's GUIDs are the same UUIDs. */

@@ -15,7 +15,6 @@
 
 #include "core_int.h"
 #include "deliver.h"
-#include "fanout.h"
 
 static const char *chan_user(const chan *ch)
 {
@@ -161,39 +160,12 @@ void chan_close(core *c, chan *ch, panp_close_reason why, const panp_notificatio
 
 /* ---- OpenChannel */
 
-/* SPEC 10.1: field rules in field order, then steps 1 to 5. */
+/* SPEC 10.1 steps 1 to 5, in that order (the codec applied the field
+ * rules). */
 static bool check_open(core *c, core_conn *conn, uint64_t rid, const panp_open_channel *o,
                        uint32_t *target)
 {
     const panpd_limits *l = &c->cfg->limits;
-    if (!conn_target_ok(c, conn, rid, &o->target, "open_channel")) return false;
-    if (!conn_check_type(c, conn, rid, o->notification_type, "open_channel.notification_type"))
-        return false;
-    if (o->user_filter != PANP_USER_FILTER_PER_USER && o->user_filter != PANP_USER_FILTER_ALL_USERS) {
-        emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, "open_channel.user_filter", false,
-                   "open_channel.user_filter: PER_USER or ALL_USERS required");
-        return false;
-    }
-    if (o->style != PANP_STYLE_BIDIRECTIONAL && o->style != PANP_STYLE_UNIDIRECTIONAL) {
-        emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, "open_channel.style", false,
-                   "open_channel.style: BIDIRECTIONAL or UNIDIRECTIONAL required");
-        return false;
-    }
-    if (o->has_on_behalf_of) {
-        const panp_job_context *j = &o->on_behalf_of;
-        size_t n = j->job_owner ? strlen(j->job_owner) : 0;
-        if (n < 1 || n > 255) {
-            emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, "open_channel.on_behalf_of.job_owner",
-                       false, "open_channel.on_behalf_of.job_owner: 1 to 255 bytes required");
-            return false;
-        }
-        if (j->session_label && strlen(j->session_label) > 64) {
-            emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT,
-                       "open_channel.on_behalf_of.session_label", false,
-                       "open_channel.on_behalf_of.session_label: at most 64 bytes");
-            return false;
-        }
-    }
     if (!conn_target_lookup(c, conn, rid, &o->target, "open_channel", target)) return false;
     bool admin = core_is_admin(c, conn, *target);
     if (!conn->may_open && !conn->trusted && !admin) {
@@ -274,14 +246,25 @@ void chan_on_open(core *c, core_conn *conn, uint64_t rid, const panp_open_channe
 
 /* ---- Send */
 
+/* A listener's Notify is its head (length prefix to field 3, written here)
+ * in front of the Send's shared tail (fields 4 to 10): SPEC 15.2, through
+ * the codec's panp_notify_encode_head() / _shared(). */
 bool chan_deliver(core *c, chan *ch, core_conn *l, const uint8_t *handle, uint64_t conv_id,
                   const uint8_t *cs, size_t cs_len, blob *tail, outq_kind kind, uint64_t tag)
 {
-    uint8_t hdr[FANOUT_HDR_MAX];
-    size_t flen;
-    size_t hlen = fanout_header(hdr, (panp_bytes){handle, PANP_UUID_LEN}, conv_id,
-                                (panp_bytes){cs, cs_len}, tail->len, &flen);
-    return emit_notify(c, l, hdr, hlen, tail, flen, kind, ch->id, tag);
+    panp_notify n = {.registration = {handle, PANP_UUID_LEN},
+                     .conversation_id = conv_id,
+                     .client_state = {cs, cs_len},
+                     .style = ch->style};
+    uint8_t hdr[PANP_NOTIFY_HEAD_MAX];
+    size_t hlen = 0;
+    panp_status st;
+    if (panp_notify_encode_head(&n, tail->len, hdr, sizeof(hdr), &hlen, &st) != PANP_ERR_UNSPECIFIED) {
+        core_log(c, LOG_ERROR, l, "cannot encode a Notify: %s", st.message);
+        return false;
+    }
+    return emit_notify(c, l, hdr, hlen, tail, panp_notify_frame_size(&n, tail->len), kind, ch->id,
+                       tag);
 }
 
 static blob *make_tail(core *c, const chan *ch, const panp_send *s)
@@ -298,12 +281,17 @@ static blob *make_tail(core *c, const chan *ch, const panp_send *s)
         .payload = s->payload,
     };
     target_view(c, ch->target, &n.target);
-    blob *tail = NULL;
     panp_status st;
-    if (fanout_tail(&n, &tail, &st) != PANP_ERR_UNSPECIFIED) {
-        core_log(c, LOG_ERROR, ch->owner, "cannot encode a Notify: %s", st.message);
-        return NULL;
+    size_t need = 0;
+    panp_error_code rc = panp_notify_encode_shared(&n, NULL, 0, &need, &st);
+    blob *tail = rc == PANP_ERR_RESOURCE_EXHAUSTED ? blob_new(need) : NULL;
+    if (tail && (rc = panp_notify_encode_shared(&n, tail->data, tail->len, &need, &st)) != 0) {
+        blob_unref(tail);
+        tail = NULL;
     }
+    if (!tail)
+        core_log(c, LOG_ERROR, ch->owner, "cannot encode a Notify: %s",
+                 rc == PANP_ERR_RESOURCE_EXHAUSTED ? "out of memory" : st.message);
     return tail;
 }
 
@@ -424,7 +412,7 @@ void chan_on_close(core *c, core_conn *conn, uint64_t rid, const panp_close_chan
     case PANP_CLOSE_SIDE_CONVERSATION:
         conv_on_close(c, conn, rid, cl);
         break;
-    default:
+    default: /* the codec refuses a CloseChannel without a side */
         emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, "close_channel.side", false,
                    "close_channel.side: channel_id or conversation_id required");
         break;

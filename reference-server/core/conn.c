@@ -2,11 +2,15 @@
  *
  *   AWAIT_PREFACE -> AWAIT_HELLO -> READY -> CLOSING -> CLOSED
  *
- * Bytes come in here, pass the preface check and the framer, are decoded
- * with the broker's view of the wire profile and dispatched according to
- * the state.  A connection that ends (fatal error, Goodbye, keepalive
- * silence, slow consumer) is torn down at the end of the core call that
- * ended it, so no list being walked by the caller changes under it. */
+ * Bytes come in here, pass the preface check and the framer, and are
+ * decoded with the broker's view of the wire profile in the connection's
+ * phase: the codec applies every check SPEC 6.5 puts before a request's own
+ * (malformed, role, state, request id, field rules, Hello's 7.3 steps 1 to 8)
+ * and its status is the Error to send, forwarded as it is.  What passes is
+ * dispatched according to the state.  A connection that ends (fatal error,
+ * Goodbye, keepalive silence, slow consumer) is torn down at the end of the
+ * core call that ended it, so no list being walked by the caller changes
+ * under it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,22 +134,19 @@ static void fatal(core *c, core_conn *conn, uint64_t rid, panp_error_code code, 
     conn_fail(c, conn, CS_CLOSING);
 }
 
-bool conn_target_ok(core *c, core_conn *conn, uint64_t rid, const panp_target *t, const char *req)
+static panp_phase phase_of(const core_conn *conn)
 {
-    char field[64];
-    if (t->kind == PANP_TARGET_SERVER) return true;
-    if (t->kind == PANP_TARGET_PRINTER) {
-        size_t n = t->printer ? strlen(t->printer) : 0;
-        if (n >= 1 && n <= 255) return true;
-        snprintf(field, sizeof(field), "%s.target.printer", req);
-        emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, field, false,
-                   "%s: 1 to 255 bytes required", field);
-        return false;
-    }
-    snprintf(field, sizeof(field), "%s.target", req);
-    emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, field, false,
-               "%s: required (server or printer)", field);
-    return false;
+    return conn->state == CS_READY ? PANP_PHASE_READY : PANP_PHASE_HANDSHAKE;
+}
+
+/* A frame the codec refused: its status is the Error to send.  Fatal for a
+ * protocol violation, and for anything answering the Hello (SPEC 19.1). */
+static void reject(core *c, core_conn *conn, const panp_status *st)
+{
+    bool fatal_error = st->code == PANP_ERR_PROTOCOL_VIOLATION ||
+                       st->code == PANP_ERR_FRAME_TOO_LARGE || conn->state != CS_READY;
+    emit_error(c, conn, st->request_id, st->code, st->field, fatal_error, "%s", st->message);
+    if (fatal_error) conn_fail(c, conn, CS_CLOSING);
 }
 
 bool conn_target_lookup(core *c, core_conn *conn, uint64_t rid, const panp_target *t,
@@ -162,27 +163,6 @@ bool conn_target_lookup(core *c, core_conn *conn, uint64_t rid, const panp_targe
     snprintf(field, sizeof(field), "%s.target.printer", req);
     emit_error(c, conn, rid, PANP_ERR_NOT_FOUND, field, false, "%s: no such printer", field);
     return false;
-}
-
-bool conn_check_type(core *c, core_conn *conn, uint64_t rid, panp_bytes type, const char *field)
-{
-    static const uint8_t nil[PANP_UUID_LEN];
-    if (type.len != PANP_UUID_LEN) {
-        emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, field, false,
-                   "%s: want 16 bytes, got %zu", field, type.len);
-        return false;
-    }
-    if (memcmp(type.data, nil, PANP_UUID_LEN) == 0) {
-        emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, field, false,
-                   "%s: the nil UUID is not a notification type", field);
-        return false;
-    }
-    if (panp_bytes_is_uuid(type, PANP_TYPE_NOTIFICATION_RELEASE)) {
-        emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, field, false,
-                   "%s: NOTIFICATION_RELEASE is reserved to the broker", field);
-        return false;
-    }
-    return true;
 }
 
 static user_rec *user_get(core *c, const char *name)
@@ -261,32 +241,8 @@ static void send_welcome(core *c, core_conn *conn, uint64_t rid)
     emit_control(c, conn, &f);
 }
 
-/* The field checks of SPEC 7.3, steps 1 to 8, in that order. */
-static bool hello_fields_ok(core *c, core_conn *conn, uint64_t rid, const panp_hello *h)
-{
-    const char *field = NULL, *msg = NULL;
-    if (rid == 0)
-        field = "frame.request_id", msg = "frame.request_id: must be non-zero for requests";
-    else if (h->min_version == 0)
-        field = "hello.min_version", msg = "hello.min_version: must be at least 1";
-    else if (h->max_version < h->min_version)
-        field = "hello.max_version", msg = "hello.max_version: must be at least min_version";
-    else if (h->software && strlen(h->software) > 64)
-        field = "hello.software", msg = "hello.software: at most 64 bytes";
-    else if (h->auth != PANP_AUTH_EXTERNAL && h->auth != PANP_AUTH_TOKEN)
-        field = "hello.auth", msg = "hello.auth: EXTERNAL or TOKEN required";
-    else if (h->token.len > 512 || (h->auth == PANP_AUTH_EXTERNAL && h->token.len != 0))
-        field = "hello.token", msg = "hello.token: at most 512 bytes, and empty with EXTERNAL";
-    else if (h->session_label && strlen(h->session_label) > 64)
-        field = "hello.session_label", msg = "hello.session_label: at most 64 bytes";
-    else if (h->max_frame_size != 0 && h->max_frame_size < PANP_MIN_MAX_FRAME)
-        field = "hello.max_frame_size", msg = "hello.max_frame_size: 0 or at least 4096";
-    if (!field) return true;
-    fatal(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, field, msg);
-    return false;
-}
-
-/* Steps 9 to 12: version, mechanism, credentials, shutdown. */
+/* SPEC 7.3 steps 9 to 12 (the codec checked steps 1 to 8): version,
+ * mechanism, credentials, shutdown. */
 static const char *hello_identify(core *c, core_conn *conn, uint64_t rid, const panp_hello *h)
 {
     if (h->min_version > PANP_PROTOCOL_VERSION || h->max_version < PANP_PROTOCOL_VERSION) {
@@ -335,7 +291,6 @@ static const char *hello_identify(core *c, core_conn *conn, uint64_t rid, const 
 
 static void on_hello(core *c, core_conn *conn, uint64_t rid, const panp_hello *h)
 {
-    if (!hello_fields_ok(c, conn, rid, h)) return;
     const char *user = hello_identify(c, conn, rid, h);
     if (!user) return;
     conn->user = user_get(c, user);
@@ -368,24 +323,16 @@ static void on_ping(core *c, core_conn *conn, uint64_t rid)
     emit_control(c, conn, &f);
 }
 
+/* f passed the codec in the READY phase: a request with its request id, or
+ * a Goodbye (whatever it holds, SPEC 7.5). */
 static void dispatch_ready(core *c, core_conn *conn, const panp_frame *f)
 {
     uint64_t rid = f->request_id;
-    if (f->kind == PANP_BODY_GOODBYE) {
+    switch (f->kind) {
+    case PANP_BODY_GOODBYE:
         core_log(c, LOG_INFO, conn, "goodbye from the client");
         conn_fail(c, conn, CS_CLOSING);
-        return;
-    }
-    if (f->kind == PANP_BODY_HELLO) {
-        fatal(c, conn, rid, PANP_ERR_PROTOCOL_VIOLATION, "", "a second Hello on this connection");
-        return;
-    }
-    if (rid == 0) {
-        emit_error(c, conn, 0, PANP_ERR_INVALID_ARGUMENT, "frame.request_id", false,
-                   "frame.request_id: must be non-zero for requests");
-        return;
-    }
-    switch (f->kind) {
+        break;
     case PANP_BODY_PING: on_ping(c, conn, rid); break;
     case PANP_BODY_REGISTER: reg_on_register(c, conn, rid, &f->body.register_listener); break;
     case PANP_BODY_RENEW: reg_on_renew(c, conn, rid, &f->body.renew); break;
@@ -401,31 +348,29 @@ static void dispatch_ready(core *c, core_conn *conn, const panp_frame *f)
     }
 }
 
-void conn_frame(core *c, core_conn *conn, const panp_frame *f)
+/* A frame the codec accepted in the connection's phase. */
+static void dispatch(core *c, core_conn *conn, const panp_frame *f)
 {
     core_log(c, LOG_DEBUG, conn, "<- %s (request %llu)", panp_body_name(f->kind),
              (unsigned long long)f->request_id);
-    switch (conn->state) {
-    case CS_AWAIT_PREFACE:
-        /* Only reachable through core_on_frame(): the caller vouches for
-         * the preface. */
-        conn_input(c, conn, (const uint8_t *)PANP_PREFACE, PANP_PREFACE_LEN);
-        if (conn->state != CS_AWAIT_HELLO) return;
-        /* fall through */
-    case CS_AWAIT_HELLO:
-        if (f->kind != PANP_BODY_HELLO) {
-            fatal(c, conn, f->request_id, PANP_ERR_PROTOCOL_VIOLATION, "",
-                  "only Hello is accepted before Welcome");
-            return;
-        }
+    if (conn->state == CS_AWAIT_HELLO)
         on_hello(c, conn, f->request_id, &f->body.hello);
-        return;
-    case CS_READY:
+    else if (conn->state == CS_READY)
         dispatch_ready(c, conn, f);
-        return;
-    default:
-        return; /* closing: input is ignored */
-    }
+}
+
+void conn_frame(core *c, core_conn *conn, const panp_frame *f)
+{
+    /* Only through core_on_frame(): the caller vouches for the preface... */
+    if (conn->state == CS_AWAIT_PREFACE)
+        conn_input(c, conn, (const uint8_t *)PANP_PREFACE, PANP_PREFACE_LEN);
+    if (conn->state != CS_AWAIT_HELLO && conn->state != CS_READY) return;
+    /* ...not for the frame: it gets the checks received bytes get. */
+    panp_status st;
+    if (panp_validate_received(f, PANP_PEER_BROKER, phase_of(conn), &st) != PANP_ERR_UNSPECIFIED)
+        reject(c, conn, &st);
+    else
+        dispatch(c, conn, f);
 }
 
 static void take_preface(core *c, core_conn *conn, const uint8_t **data, size_t *len)
@@ -496,11 +441,11 @@ void conn_input(core *c, core_conn *conn, const uint8_t *data, size_t len)
         };
         panp_frame *f = NULL;
         memset(&st, 0, sizeof(st));
-        if (panp_decode(&opts, frame, flen, &f, &st) != PANP_ERR_UNSPECIFIED) {
-            reject_frame(c, conn, frame, flen, &st);
+        if (panp_decode_received(&opts, phase_of(conn), frame, flen, &f, &st) != PANP_ERR_UNSPECIFIED) {
+            reject(c, conn, &st);
             continue;
         }
-        conn_frame(c, conn, f);
+        dispatch(c, conn, f);
         panp_frame_free(f);
     }
 }

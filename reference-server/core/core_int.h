@@ -170,7 +170,8 @@ bool emit_frame(core *c, core_conn *to, const panp_frame *f, outq_kind kind, uin
 bool emit_control(core *c, core_conn *to, const panp_frame *f);
 /* Would f fit the recipient's max frame size? */
 bool emit_fits(core *c, const core_conn *to, const panp_frame *f);
-/* A spliced Notify (see fanout.h): false when it was not queued. */
+/* A Notify as head + shared tail (SPEC 15.2, chan_deliver): false when it
+ * was not queued.  frame_len excludes the length prefix. */
 bool emit_notify(core *c, core_conn *to, const uint8_t *hdr, size_t hdr_len, blob *tail,
                  size_t frame_len, outq_kind kind, uint64_t chan_id, uint64_t tag);
 void emit_error(core *c, core_conn *to, uint64_t rid, panp_error_code code, const char *field,
@@ -184,6 +185,7 @@ void emit_discard_reg(core *c, core_conn *conn, uint64_t reg_serial);
 
 /* ---- conn.c: connection state machine */
 void conn_input(core *c, core_conn *conn, const uint8_t *data, size_t len);
+/* A decoded frame from core_on_frame(): checked as received bytes are. */
 void conn_frame(core *c, core_conn *conn, const panp_frame *f);
 /* Ends the connection's protocol life: state CLOSING (or CLOSED), teardown
  * scheduled for the end of the current core call. */
@@ -194,17 +196,10 @@ void conn_reap(core *c);
 void conn_timer_fired(core *c, core_conn *conn);
 void conn_rearm(core *c, core_conn *conn);
 void conn_free(core *c, core_conn *conn);
-/* The field rule of a request's target (present, printer 1..255 bytes) and
- * its lookup (a configured printer); each answers its own error and
- * returns false then. */
-bool conn_target_ok(core *c, core_conn *conn, uint64_t rid, const panp_target *t, const char *req);
+/* A request's target, valid by the field rules (the codec's), looked up: a
+ * configured printer, or answers NOT_FOUND and returns false. */
 bool conn_target_lookup(core *c, core_conn *conn, uint64_t rid, const panp_target *t,
                         const char *req, uint32_t *target);
-/* Checks a request's notification type, answering the error itself. */
-bool conn_check_type(core *c, core_conn *conn, uint64_t rid, panp_bytes type, const char *field);
-
-/* ---- reject.c: a frame the codec refused, answered in SPEC order */
-void reject_frame(core *c, core_conn *conn, const uint8_t *frame, size_t flen, const panp_status *st);
 
 /* ---- reg.c: registrations */
 void reg_on_register(core *c, core_conn *conn, uint64_t rid, const panp_register *r);

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "core_int.h"
-#include "fanout.h"
 
 static bool admit(core *c, core_conn *to, outq_kind kind, size_t total)
 {

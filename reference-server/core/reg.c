@@ -103,30 +103,12 @@ static bool new_handle(core *c, uint8_t out[PANP_UUID_LEN])
     return false;
 }
 
-/* SPEC 9.1: the field rules in field order, then the request's checks in
- * the order the SPEC lists them. */
+/* SPEC 9.1 steps 1 to 4, in that order (the codec applied the field
+ * rules). */
 static bool check_register(core *c, core_conn *conn, uint64_t rid, const panp_register *rq,
                            uint32_t *target)
 {
     const panpd_limits *l = &c->cfg->limits;
-    if (!conn_target_ok(c, conn, rid, &rq->target, "register")) return false;
-    if (!conn_check_type(c, conn, rid, rq->notification_type, "register.notification_type"))
-        return false;
-    if (rq->user_filter != PANP_USER_FILTER_PER_USER && rq->user_filter != PANP_USER_FILTER_ALL_USERS) {
-        emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, "register.user_filter", false,
-                   "register.user_filter: PER_USER or ALL_USERS required");
-        return false;
-    }
-    if (rq->style != PANP_STYLE_BIDIRECTIONAL && rq->style != PANP_STYLE_UNIDIRECTIONAL) {
-        emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, "register.style", false,
-                   "register.style: BIDIRECTIONAL or UNIDIRECTIONAL required");
-        return false;
-    }
-    if (rq->client_state.len > PANP_CLIENT_STATE_MAX) {
-        emit_error(c, conn, rid, PANP_ERR_INVALID_ARGUMENT, "register.client_state", false,
-                   "register.client_state: at most 128 bytes");
-        return false;
-    }
     if (!conn_target_lookup(c, conn, rid, &rq->target, "register", target)) return false;
     if (rq->user_filter == PANP_USER_FILTER_ALL_USERS && !core_is_admin(c, conn, *target)) {
         emit_error(c, conn, rid, PANP_ERR_ACCESS_DENIED, "register.user_filter", false,
@@ -288,8 +270,7 @@ void reg_on_list(core *c, core_conn *conn, uint64_t rid, const panp_list_registr
 {
     list_scope s = {.all_targets = rq->target.kind == PANP_TARGET_NONE};
     if (!s.all_targets) {
-        if (!conn_target_ok(c, conn, rid, &rq->target, "list_registrations") ||
-            !conn_target_lookup(c, conn, rid, &rq->target, "list_registrations", &s.target))
+        if (!conn_target_lookup(c, conn, rid, &rq->target, "list_registrations", &s.target))
             return;
         s.admin = core_is_admin(c, conn, s.target);
     }

@@ -8,10 +8,8 @@
 
 #include "harness.h"
 #include "deliver.h"
-#include "fanout.h"
 #include "hmap.h"
 #include "outq.h"
-#include "rawscan.h"
 #include "timer.h"
 
 /* ---- hmap */
@@ -225,16 +223,19 @@ static void t_deliver_session_narrowing(void **state)
     assert_true(decide(P, P, true, true, "console", "rdp-2"));
 }
 
-/* ---- fan-out splice: a spliced Notify decodes equal to a normal one */
+/* ---- fan-out: a Notify as the codec's head + shared tail (what
+ * chan_deliver queues) decodes equal to a normal one */
 
 static void check_splice(const panp_notify *n)
 {
-    blob *tail = NULL;
     panp_status st;
-    assert_int_equal(fanout_tail(n, &tail, &st), PANP_ERR_UNSPECIFIED);
-    uint8_t hdr[FANOUT_HDR_MAX];
-    size_t flen;
-    size_t hlen = fanout_header(hdr, n->registration, n->conversation_id, n->client_state, tail->len, &flen);
+    size_t tlen = 0, hlen = 0;
+    assert_int_equal(panp_notify_encode_shared(n, NULL, 0, &tlen, &st), PANP_ERR_RESOURCE_EXHAUSTED);
+    blob *tail = blob_new(tlen);
+    assert_int_equal(panp_notify_encode_shared(n, tail->data, tail->len, &tlen, &st), PANP_ERR_UNSPECIFIED);
+    uint8_t hdr[PANP_NOTIFY_HEAD_MAX];
+    assert_int_equal(panp_notify_encode_head(n, tail->len, hdr, sizeof(hdr), &hlen, &st), PANP_ERR_UNSPECIFIED);
+    size_t flen = panp_notify_frame_size(n, tail->len);
     size_t total = hlen + tail->len;
     uint8_t *spliced = malloc(total);
     memcpy(spliced, hdr, hlen);
@@ -338,47 +339,6 @@ static void t_conf_access_and_tokens(void **state)
     h_free(w);
 }
 
-/* the raw reader used to answer refused frames in SPEC order */
-static void t_rawscan_frame_level(void **state)
-{
-    (void)state;
-    struct { const char *name; uint8_t b[16]; size_t n; bool ok; uint32_t body; uint64_t rid; } cases[] = {
-        {"no body", {0x08, 0x07}, 2, true, 0, 7},
-        {"only an unknown field", {0x08, 0x07, 0xf8, 0x07, 0x01}, 5, true, 0, 7},
-        {"notify", {0x08, 0x07, 0x12, 0x00}, 4, true, 2, 7},
-        {"welcome", {0x08, 0x07, 0x8a, 0x01, 0x00}, 5, true, 17, 7},
-        {"ping, broken inside", {0x08, 0x07, 0x42, 0x02, 0x0f, 0x00}, 6, true, 8, 7},
-        {"wire type 7", {0x08, 0x01, 0x47}, 3, false, 0, 1},
-        {"padded varint", {0x08, 0x81, 0x00, 0x42, 0x00}, 5, false, 0, 0},
-        {"field 0", {0x00, 0x01}, 2, false, 0, 0},
-        {"group", {0x08, 0x01, 0x43}, 3, false, 0, 1},
-        {"truncated length", {0x08, 0x01, 0x42, 0x05, 0x00}, 5, false, 8, 1},
-        {"two bodies", {0x08, 0x01, 0x42, 0x00, 0x1a, 0x00}, 6, false, 8, 1},
-        {"request_id twice", {0x08, 0x01, 0x08, 0x02}, 4, false, 0, 1},
-        {"request_id as bytes", {0x0a, 0x00, 0x42, 0x00}, 4, false, 0, 0},
-        {"body as varint", {0x08, 0x01, 0x40, 0x00}, 4, false, 0, 1},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        raw_frame rf;
-        raw_frame_scan(cases[i].b, cases[i].n, &rf);
-        if (rf.well_formed != cases[i].ok) fail_msg("raw_frame_scan: %s", cases[i].name);
-        if (rf.well_formed && (rf.body != cases[i].body || rf.request_id != cases[i].rid))
-            fail_msg("raw_frame_scan: %s: body %u id %llu", cases[i].name, rf.body,
-                     (unsigned long long)rf.request_id);
-    }
-    uint8_t hello[] = {0x08, 0x02, 0x10, 0x03, 0x2a, 0x02, 'h', 'i'};
-    assert_int_equal(raw_uint(hello, sizeof(hello), 1, 99), 2);
-    assert_int_equal(raw_uint(hello, sizeof(hello), 2, 99), 3);
-    assert_int_equal(raw_uint(hello, sizeof(hello), 7, 99), 99);
-    const uint8_t *d;
-    size_t dl;
-    assert_true(raw_bytes(hello, sizeof(hello), 5, &d, &dl));
-    assert_int_equal(dl, 2);
-    assert_false(raw_bytes(hello, sizeof(hello), 1, &d, &dl)); /* a varint, not bytes */
-    assert_true(raw_broker_accepts(PANP_BODY_GOODBYE));
-    assert_false(raw_broker_accepts(PANP_BODY_ERROR));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,7 +351,6 @@ int main(void)
         cmocka_unit_test(t_deliver_session_narrowing),
         cmocka_unit_test(t_fanout_splice_equals_encode),
         cmocka_unit_test(t_conf_access_and_tokens),
-        cmocka_unit_test(t_rawscan_frame_level),
     };
     return cmocka_run_group_tests_name("panpd-units", tests, NULL, NULL);
 }

@@ -17,9 +17,16 @@ extern "C" {
 #endif
 
 /* An error as a value: a SPEC error code, the byte offset in the input when
- * it is known (or SIZE_MAX), the request id when the frame got far enough
- * for it to be read (0 otherwise), and a message naming the field, for
- * example "register.notification_type: want 16 bytes, got 3". */
+ * it is known (or SIZE_MAX), a request id, and a message naming the field,
+ * for example "register.notification_type: want 16 bytes, got 3".
+ *
+ * panp_decode() fills it with what a broker answers (SPEC 6.5, 7.3, 19):
+ * code, field (SPEC 19.3 syntax) and request_id are those of the Error a
+ * broker sends for the frame, so a broker forwards the status as its Error
+ * without looking at the bytes again: request_id is 0 for a malformed
+ * encoding (SPEC ERR-8) and otherwise the frame's.  Whether that Error is
+ * fatal is the broker's to say: PROTOCOL_VIOLATION always, anything while
+ * the Hello is being answered (SPEC 19.1). */
 typedef struct panp_status {
     panp_error_code code; /* PANP_ERR_UNSPECIFIED (0) means success */
     size_t offset;
@@ -44,6 +51,17 @@ typedef enum {
     PANP_PEER_ANY = 3     /* tools and tests: role check off, enums strict */
 } panp_peer;
 
+/* Where on its connection the receiver is (SPEC 7.2, 7.6), for the checks
+ * that depend on it (panp_decode_received(), panp_validate_received()).
+ * PANP_PHASE_NONE: no connection (what panp_decode() does): neither the
+ * state nor the request id is checked. */
+typedef enum {
+    PANP_PHASE_NONE = 0,
+    PANP_PHASE_HANDSHAKE = 1, /* before Welcome: a broker takes only Hello; a client only
+                                 Welcome, Error and Goodbye */
+    PANP_PHASE_READY = 2      /* after Welcome: no Hello (broker), no Welcome (client) */
+} panp_phase;
+
 typedef struct panp_decode_opts {
     panp_backend backend;
     panp_peer peer;
@@ -52,16 +70,45 @@ typedef struct panp_decode_opts {
 
 /* Decodes one Frame (without its length prefix).  On success *out is a
  * frame the caller owns and releases with panp_frame_free().  On failure
- * *out is NULL and st says why.  Returns st->code. */
+ * *out is NULL and st says why.  Returns st->code.
+ *
+ * Checks run in the order of SPEC 6.5 and the first failure is reported:
+ * the size (FRAME_TOO_LARGE, request_id 0); malformed encoding anywhere in
+ * the frame (PROTOCOL_VIOLATION, request_id 0); no body, then a body the
+ * peer's role never accepts (PROTOCOL_VIOLATION, the frame's request_id);
+ * then every field rule in field-number order, depth first (Hello's order
+ * is SPEC 7.3's).  panp_decode_received() adds the checks of the
+ * receiver's connection between the role and the field rules.  Rules that need the broker's state
+ * are not the codec's: an id of 0 is looked up like any other (SPEC 10.2)
+ * and NOTIFICATION_RELEASE in Send, Reply or a close reason is compared with
+ * the channel's type (SPEC 14.1).  A broker takes any well-formed Goodbye
+ * (SPEC 7.5): with PANP_PEER_BROKER its fields are not checked, and a reason
+ * or message that breaks a rule arrives as 0 (reason beyond int32) and "". */
 panp_error_code panp_decode(const panp_decode_opts *opts, const uint8_t *buf, size_t len,
                             panp_frame **out, panp_status *st);
 void panp_frame_free(panp_frame *frame);
+
+/* panp_decode() for a frame received on a connection in that phase: a body
+ * the phase does not accept (SPEC 7.2, 7.6: PROTOCOL_VIOLATION, the frame's
+ * request_id), then, for PANP_PEER_BROKER, request_id 0 on a request (SPEC
+ * 7.4: INVALID_ARGUMENT, frame.request_id, request_id 0) come before the
+ * field rules (SPEC 6.5 steps 3 and 4).  The status is then exactly the
+ * Error a broker answers. */
+panp_error_code panp_decode_received(const panp_decode_opts *opts, panp_phase phase,
+                                     const uint8_t *buf, size_t len, panp_frame **out,
+                                     panp_status *st);
 
 /* Checks a frame view against the SPEC's field rules (the part of the
  * validator that does not need the raw bytes).  panp_decode() already ran
  * it; encoders run it too so we never emit what we would reject. */
 panp_error_code panp_validate(const panp_frame *frame, panp_peer peer, uint32_t max_frame_size,
                               panp_status *st);
+
+/* What panp_decode_received() with this peer and phase answers for the
+ * bytes of this view (its canonical encoding), size aside: for frames that
+ * reach a receiver decoded (tests, fuzzers, in-process peers). */
+panp_error_code panp_validate_received(const panp_frame *frame, panp_peer peer, panp_phase phase,
+                                       panp_status *st);
 
 /* Encodes a frame (without length prefix) in canonical form.  With buf NULL
  * or cap too small, nothing is written, *needed gets the exact size and
@@ -97,6 +144,26 @@ size_t panp_encode_storage_size(panp_backend backend, panp_body_kind kind);
 panp_error_code panp_encode_with_storage(panp_backend backend, const panp_frame *frame,
                                          uint8_t *buf, size_t cap, size_t *needed,
                                          void *storage, size_t storage_size, panp_status *st);
+
+/* ---- Encode-once fan-out (SPEC 15.2) ------------------------------------
+ * A broker sends one Notify per listener of a Send; only fields 1 to 3
+ * (registration, conversation_id, client_state) differ, and canonical form
+ * writes them first.  panp_notify_encode_shared() writes fields 4 to 10 of
+ * n once; panp_notify_encode_head() writes, per listener, the length
+ * prefix, the Frame's notify tag and length and fields 1 to 3 of its n.
+ * head followed by shared is byte for byte panp_encode_delimited() of the
+ * Frame {notify: n} (request_id 0: a Notify is an event).  Each validates
+ * its own fields as panp_encode() does (the head also checks
+ * conversation_id against n->style); buffer rules as panp_encode().  Both
+ * write the canonical form themselves: no backend, no heap. */
+#define PANP_NOTIFY_HEAD_MAX (5 + 1 + 5 + (2 + PANP_HANDLE_MAX_LEN) + (1 + 10) + (2 + PANP_CLIENT_STATE_MAX))
+panp_error_code panp_notify_encode_shared(const panp_notify *n, uint8_t *buf, size_t cap,
+                                          size_t *needed, panp_status *st);
+panp_error_code panp_notify_encode_head(const panp_notify *n, size_t shared_len, uint8_t *buf,
+                                        size_t cap, size_t *needed, panp_status *st);
+/* The Frame's size without its length prefix (what max_frame_size limits)
+ * for n's fields 1 to 3 in front of shared_len bytes of shared part. */
+size_t panp_notify_frame_size(const panp_notify *n, size_t shared_len);
 
 /* Varint helpers for the length prefix. */
 size_t panp_varint_size(uint64_t v);

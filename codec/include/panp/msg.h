@@ -64,6 +64,10 @@ typedef enum {
     PANP_REG_END_LEASE_EXPIRED = 1,
     PANP_REG_END_TARGET_REMOVED = 2
 } panp_reg_end_reason;
+/* Reasons from here on are a library's own, never on the wire (libpanp: the
+ * connection was lost, ...).  A macro, not an enumerator, so that switches
+ * over the wire's values stay complete. */
+#define PANP_REG_END_LOCAL_BASE 1000
 
 typedef enum {
     PANP_CLOSE_OUTCOME_UNSPECIFIED = 0,
@@ -107,7 +111,13 @@ typedef enum {
     PANP_ERR_AWAITING_REPLY = 13,
     PANP_ERR_NO_PENDING_QUESTION = 14,
     PANP_ERR_SHUTTING_DOWN = 15,
-    PANP_ERR_INTERNAL = 16
+    PANP_ERR_INTERNAL = 16,
+    /* Codes from here on are a library's own (libpanp's PANP_ERR_IO is
+     * PANP_ERR_LOCAL_BASE + 1, ...): they never appear on the wire, where
+     * a broker sends only the values above.  panp_error_code_name() calls
+     * every one of them "LOCAL"; the library that defines them names them
+     * (libpanp: panp_strerror()). */
+    PANP_ERR_LOCAL_BASE = 1000
 } panp_error_code;
 
 typedef enum {
@@ -406,7 +416,8 @@ extern const uint8_t PANP_TYPE_ASYNC_UI[PANP_UUID_LEN];
 extern const uint8_t PANP_TYPE_PRINTER_CONFIGURATION[PANP_UUID_LEN];
 extern const uint8_t PANP_TYPE_PORT_MONITOR_CHANNEL[PANP_UUID_LEN];
 
-/* Names for logs and tools; never NULL ("?" for values not in this version). */
+/* Names for logs and tools; never NULL ("?" for values not in this version,
+ * "LOCAL" for error codes from PANP_ERR_LOCAL_BASE). */
 const char *panp_body_name(panp_body_kind kind);
 const char *panp_error_code_name(panp_error_code code);
 const char *panp_close_reason_name(panp_close_reason reason);

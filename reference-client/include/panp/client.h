@@ -16,8 +16,9 @@
  *
  * Errors are values: every call returns a panp_error_code (PANP_OK is 0)
  * and fills the panp_status it is given (may be NULL) with a message.
- * Codes below 1000 are the wire's ErrorCode values, as the broker sent
- * them; codes from 1000 are the library's own (PANP_ERR_IO, ...).
+ * Codes below PANP_ERR_LOCAL_BASE (1000, panp/msg.h) are the wire's
+ * ErrorCode values, as the broker sent them; codes from it on are the
+ * library's own (PANP_ERR_IO, ...), never sent or received.
  *
  * Threads.  There is no global state: contexts are independent.  A context
  * and every object it hands out are used by one thread at a time; calls
@@ -74,18 +75,21 @@ extern "C" {
 /* ---- error codes ------------------------------------------------------ */
 
 #define PANP_OK PANP_ERR_UNSPECIFIED
-#define PANP_ERR_CLIENT_BASE 1000
+/* The library's own codes, in the range msg.h reserves (PANP_ERR_LOCAL_BASE
+ * and up: never on the wire). */
+#define PANP_ERR_CLIENT_BASE PANP_ERR_LOCAL_BASE
 /* A socket call failed (the message says which and why). */
-#define PANP_ERR_IO ((panp_error_code)1001)
+#define PANP_ERR_IO ((panp_error_code)(PANP_ERR_LOCAL_BASE + 1))
 /* The broker could not be reached (no socket, refused, unresolvable). */
-#define PANP_ERR_CONNECT ((panp_error_code)1002)
+#define PANP_ERR_CONNECT ((panp_error_code)(PANP_ERR_LOCAL_BASE + 2))
 /* The broker did not answer in time; the connection is dropped. */
-#define PANP_ERR_TIMEOUT ((panp_error_code)1003)
+#define PANP_ERR_TIMEOUT ((panp_error_code)(PANP_ERR_LOCAL_BASE + 3))
 /* No connection: lost, not up yet, or the context is being freed. */
-#define PANP_ERR_DISCONNECTED ((panp_error_code)1004)
-#define PANP_ERR_NOMEM ((panp_error_code)1005)
+#define PANP_ERR_DISCONNECTED ((panp_error_code)(PANP_ERR_LOCAL_BASE + 4))
+#define PANP_ERR_NOMEM ((panp_error_code)(PANP_ERR_LOCAL_BASE + 5))
 
-/* A name for every code, wire or local: "CHANNEL_ALREADY_CLOSED", "IO". */
+/* A name for every code, wire or local: "CHANNEL_ALREADY_CLOSED", "IO"
+ * (panp_error_code_name() calls every local code "LOCAL"). */
 const char *panp_strerror(panp_error_code code);
 
 /* ---- objects ------------------------------------------------------------ */
@@ -108,9 +112,10 @@ typedef struct panp_closed_info {
     panp_bytes payload;          /* the closer's reason payload, if any */
 } panp_closed_info;
 
-/* Registration ends the library reports beside the broker's reasons. */
-#define PANP_REG_END_DISCONNECTED ((panp_reg_end_reason)1001)   /* connection lost, no reconnect */
-#define PANP_REG_END_REREGISTER_FAILED ((panp_reg_end_reason)1002) /* refused after a reconnect */
+/* Registration ends the library reports beside the broker's reasons, in
+ * the range msg.h reserves for them (PANP_REG_END_LOCAL_BASE and up). */
+#define PANP_REG_END_DISCONNECTED ((panp_reg_end_reason)(PANP_REG_END_LOCAL_BASE + 1)) /* connection lost, no reconnect */
+#define PANP_REG_END_REREGISTER_FAILED ((panp_reg_end_reason)(PANP_REG_END_LOCAL_BASE + 2)) /* refused after a reconnect */
 
 /* Listener callbacks.  `cv` is NULL for unidirectional registrations (for
  * them on_closed reports the channel by info->channel_id).  `data` is the
