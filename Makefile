@@ -95,7 +95,8 @@ CMOCKA_LIBS := -lcmocka
 # ---- components -------------------------------------------------------------
 include $(wildcard proto/proto.mk codec/codec.mk reference-server/server.mk \
                    reference-client/client.mk conformance/conformance.mk \
-                   interop/interop.mk fuzz/fuzz.mk bench/bench.mk tools/tools.mk)
+                   conformance/broken.mk interop/interop.mk fuzz/fuzz.mk bench/bench.mk \
+                   tools/tools.mk tools/certs.mk)
 
 build-all: $(GENERATED) $(LIBS) $(BINS) $(TESTS)
 
