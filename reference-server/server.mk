@@ -42,20 +42,13 @@ $(PANPD): $(B)/obj/$(SRV)/main.o $(SRV_NET_OBJS) $(SRV_CORE_LIB) $(CODEC_LIB_A)
 BINS += $(PANPD)
 
 # ---- demo: `make run` -------------------------------------------------------
-PCLIENT_O := $(B)/obj/$(SRV)/demo/pclient.o
-PANPD_DEMO := $(B)/bin/panpd-demo
-
-$(PANPD_DEMO): $(B)/obj/$(SRV)/demo/demo.o $(PCLIENT_O) $(CODEC_LIB_A)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CODEC_LIBS)
-
-BINS += $(PANPD_DEMO)
-
+# The demo drives panpd with the real `panp` tool (reference-client).
 run: $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory -s $(PANPD) $(PANPD_DEMO)
-	@bash tools/demo.sh $(PANPD) $(PANPD_DEMO)
+	@$(MAKE) --no-print-directory -s $(PANPD) $(CLI_TOOL)
+	@bash tools/demo.sh $(PANPD) $(CLI_TOOL)
 
 # ---- integration tests over real sockets ---------------------------------------
+PCLIENT_O := $(B)/obj/$(SRV)/tests/pclient.o
 SRV_INTEG := $(B)/tests/server/test_integ
 
 $(SRV_INTEG): $(B)/obj/$(SRV)/tests/test_integ.o $(PCLIENT_O) $(CODEC_LIB_A) | $(PANPD)

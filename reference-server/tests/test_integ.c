@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "demo/pclient.h"
+#include "pclient.h"
 
 #define T_UUID_A "6f1c2f5e-9a43-4d0e-8b1a-3c2d4e5f6a7b"
 #define WAIT 5000

@@ -1,4 +1,4 @@
-/* pclient.h - a tiny blocking panp client on the codec, for panpd's demo and
+/* pclient.h - a tiny blocking panp client on the codec, for panpd's
  * integration tests.  It does exactly what it is told on the wire (raw
  * bytes, resets, silence), which a real client library rightly would not.
  * Applications use reference-client/'s libpanp instead. */
