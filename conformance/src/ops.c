@@ -123,7 +123,7 @@ pc_reg pc_register_x(pc_conn *c, const panp_register *r, const char *req)
     pc_reg out = {.c = c, .lease = resp->body.registered.lease_seconds};
     panp_bytes h = resp->body.registered.handle;
     if (h.len < PANP_HANDLE_MIN_LEN || h.len > PANP_HANDLE_MAX_LEN)
-        pc_fail(c->t, "PANP-REG-3", "a handle of 16 to 32 bytes", "%zu bytes", h.len);
+        pc_fail(c->t, R_HANDLE, "a handle of 16 to 32 bytes", "%zu bytes", h.len);
     memcpy(out.handle, h.data, h.len);
     out.hlen = h.len;
     return out;

@@ -18,6 +18,7 @@
 #define R_V1_ONLY         "PANP-VER-4"    /* no body, field or enum value outside v1 */
 #define R_ERR_CODE0       "PANP-ERR-2"    /* no Error with code UNSPECIFIED */
 #define R_ERR_MESSAGE     "PANP-ERR-10"   /* message starts with "field: " */
+#define R_ERR_RID         "PANP-ERR-8"    /* an Error echoes the request_id it answers */
 #define R_RELEASE_ONLY    "PANP-REL-1"    /* RELEASE only in ChannelClosed, with PEER_GONE / SERVER_SHUTDOWN */
 #define R_SEQ_ORDER       "PANP-ORD-1"    /* per channel and registration, increasing sequence */
 #define R_NO_DUP          "PANP-ORD-3"    /* at most once */

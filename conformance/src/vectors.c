@@ -1,9 +1,11 @@
 /* vectors.c - negative golden vectors as broker cases.
  *
- * The index (conformance/vectors/negative/index.json) says what the shared
- * validator answers for each input.  A broker adds the state machine and
- * the request semantics of the SPEC on top, so each vector is sent where
- * it means what the index says, and a few answers are translated:
+ * The index (conformance/vectors/negative/index.json) says what a broker
+ * answers for each input: since the codec implements the SPEC's order of
+ * checks (6.5) and its field paths (19.3), the index's code and field are
+ * the SPEC's answer, and the suite takes them as they are.  A broker adds
+ * the state machine on top, so each vector is sent where it means what the
+ * index says:
  *
  *   - a Hello vector replaces the Hello (in READY a Hello is a protocol
  *     violation whatever it contains), and every Hello error is fatal;
@@ -12,10 +14,7 @@
  *     good frames get answers); one that does not is sent from the start
  *     and must be closed silently ([PANP-PREF-4]);
  *   - a vector built for another max_frame_size than the broker announces
- *     does not apply (SKIP, "not applicable");
- *   - where SPEC request semantics decide differently from the field
- *     validator, the table OVERRIDES below gives the SPEC's answer and the
- *     requirement that says so.
+ *     does not apply (SKIP, "not applicable").
  * Protocol violations may echo the frame's request_id or carry 0 (the
  * validator cannot tell "malformed" from "no body" for every input); after
  * each vector a fresh connection must still be served. */
@@ -41,7 +40,6 @@ typedef struct vec {
     char *reqs;
     vec_level level;
     panp_error_code code;
-    panp_error_code alt_code; /* also acceptable (SPEC ambiguity), or 0 */
     char *field;        /* "" = not checked */
     uint32_t max_frame; /* 0: 65536 */
     bool goodbye;       /* a Goodbye body: the client ends, no answer */
@@ -105,25 +103,6 @@ static bool load_client_entry(pc_vectors *vs, const pj_value *e, const char *dir
     return true;
 }
 
-/* SPEC answers that differ from the validator's. */
-static const struct {
-    const char *file;
-    panp_error_code code, alt;
-    const char *field;
-    const char *req;
-} OVERRIDES[] = {
-    {"send_channel_0.bin", PANP_ERR_CHANNEL_NOT_OPENED, 0, "send.channel_id", "PANP-CHAN-12"},
-    {"close_channel_zero_id.bin", PANP_ERR_CHANNEL_NOT_OPENED, 0, "close_channel.channel_id", "PANP-CHAN-12"},
-    {"reply_no_conversation.bin", PANP_ERR_CHANNEL_NOT_OPENED, 0, "reply.conversation_id", "PANP-UNI-3"},
-    {"close_channel_no_side.bin", PANP_ERR_INVALID_ARGUMENT, 0, "close_channel.side", "PANP-CHAN-20"},
-    /* channel 5 is not this connection's: the lookup (10.3, 10.5) comes
-     * before the type check; REL-2 asks TYPE_MISMATCH for the type itself */
-    {"send_release.bin", PANP_ERR_CHANNEL_NOT_OPENED, PANP_ERR_TYPE_MISMATCH, NULL, "PANP-REL-2"},
-    {"close_reason_release.bin", PANP_ERR_CHANNEL_NOT_OPENED, PANP_ERR_TYPE_MISMATCH, NULL, "PANP-REL-2"},
-    /* 6.4: a payload may hold 65536 bytes within the frame size limit */
-    {"payload_63489.bin", PANP_ERR_CHANNEL_NOT_OPENED, 0, "send.channel_id", "PANP-CHAN-12"},
-};
-
 static panp_error_code code_by_name(const char *name)
 {
     for (int c = 1; c <= 16; c++)
@@ -177,14 +156,6 @@ static bool load_entry(vec *v, const pj_value *e, const char *dir, char *err, si
     snprintf(path, sizeof(path), "%s/negative/%s", dir, file);
     v->bytes = read_all(path, &v->len, err, errlen);
     if (!v->bytes) return false;
-    for (size_t i = 0; i < sizeof(OVERRIDES) / sizeof(OVERRIDES[0]); i++) {
-        if (strcmp(OVERRIDES[i].file, file)) continue;
-        v->code = OVERRIDES[i].code;
-        v->alt_code = OVERRIDES[i].alt;
-        free(v->field);
-        v->field = pc_xstrdup(OVERRIDES[i].field ? OVERRIDES[i].field : "");
-        v->reqs = pc_xstrdup(OVERRIDES[i].req);
-    }
     size_t n = strlen(file);
     sbuf name = SBUF_INIT, sum = SBUF_INIT;
     sbuf_printf(&name, "vector.negative.%.*s", (int)(n > 4 && !strcmp(file + n - 4, ".bin") ? n - 4 : n), file);
@@ -192,7 +163,7 @@ static bool load_entry(vec *v, const pj_value *e, const char *dir, char *err, si
                 v->field[0] ? " " : "", v->field);
     v->name = name.s;
     v->summary = sum.s;
-    if (!v->reqs) v->reqs = pc_xstrdup(reqs_for(v));
+    v->reqs = pc_xstrdup(reqs_for(v));
     return true;
 }
 
@@ -306,8 +277,7 @@ static void expect_error(pc_t *t, pc_conn *c, const vec *v, uint64_t rid, bool f
     if (!fatal && e->request_id != rid)
         pc_fail(t, "PANP-ERR-8", pc_sprintf(t, "the request's request_id %" PRIu64 " on a non-fatal Error", rid), "%s",
                 pc_frame_text(t, e));
-    panp_error_code want = v->alt_code && e->body.error.code == v->alt_code ? v->alt_code : v->code;
-    pc_check_error(c, e, want, fatal, req, v->code == PANP_ERR_INVALID_ARGUMENT && v->field[0] ? v->field : NULL);
+    pc_check_error(c, e, v->code, fatal, req, v->code == PANP_ERR_INVALID_ARGUMENT && v->field[0] ? v->field : NULL);
     if (v->code == PANP_ERR_FRAME_TOO_LARGE && e->request_id)
         pc_fail(t, "PANP-ERR-8", "request_id 0 on FRAME_TOO_LARGE (the body was not read)", "%s", pc_frame_text(t, e));
     if (fatal) pc_expect_close_after_fatal(c, e, req);

@@ -26,6 +26,11 @@ static const char *chan_user(const chan *ch)
 bool chan_eligible(core *c, const chan *ch, const reg *r)
 {
     const core_conn *l = r->conn;
+#ifdef PANPD_BROKEN_BIDI_TO_OPENER
+    /* BROKEN ON PURPOSE (conformance/broken.mk): questions reach the opener's own
+     * registrations */
+    if (l == ch->owner && ch->style == PANP_STYLE_BIDIRECTIONAL && l->state == CS_READY) return true;
+#endif
     if (l == ch->owner || l->state != CS_READY) return false;
     deliver_in in = {
         .channel_filter = ch->filter,
@@ -87,6 +92,10 @@ void chan_tell_closed(core *c, core_conn *to, const chan *ch, const conv *cv, co
     cc->reason = why;
     if (cv) {
         cc->conversation_id = cv->id;
+#ifdef PANPD_BROKEN_CONV_ID_REUSE
+        /* BROKEN ON PURPOSE (conformance/broken.mk): see chan_deliver() */
+        cc->conversation_id = LOCAL_OF(cv->id);
+#endif
         cc->registration = (panp_bytes){cv->handle, sizeof(cv->handle)};
     } else if (r) {
         cc->registration = (panp_bytes){r->handle, sizeof(r->handle)};
@@ -140,12 +149,31 @@ void chan_close(core *c, chan *ch, panp_close_reason why, const panp_notificatio
 {
     core_log(c, LOG_DEBUG, ch->owner, "channel %llx closes: %s", (unsigned long long)ch->id,
              panp_close_reason_name(why));
+#ifdef PANPD_BROKEN_DEATH_AS_CLOSE
+    /* BROKEN ON PURPOSE (conformance/broken.mk): a dead peer's channels close as if it
+     * had closed them: no PEER_GONE, no NOTIFICATION_RELEASE */
+    if (why == PANP_CLOSE_REASON_PEER_GONE)
+        why = closer ? PANP_CLOSE_REASON_CLOSED_BY_LISTENER : PANP_CLOSE_REASON_CLOSED_BY_SENDER;
+#endif
+#ifdef PANPD_BROKEN_PEER_GONE_SILENT
+    /* BROKEN ON PURPOSE (conformance/broken.mk): a dead peer's channels vanish without
+     * a ChannelClosed */
+    if (why == PANP_CLOSE_REASON_PEER_GONE) {
+        while (!list_empty(&ch->convs))
+            conv_end(c, list_entry(ch->convs.next, conv, chan_link), PANP_CLOSE_REASON_UNSPECIFIED, NULL);
+        chan_free(c, ch);
+        return;
+    }
+#endif
     if (ch->style == PANP_STYLE_UNIDIRECTIONAL) {
         list_node *n;
         list_for_each(n, &ch->b->regs) {
             reg *r = list_entry(n, reg, bucket_link);
             if (!chan_eligible(c, ch, r)) continue;
+            /* BROKEN ON PURPOSE (conformance/broken.mk): PANPD_BROKEN_KEEP_QUEUED leaves this out */
+#ifndef PANPD_BROKEN_KEEP_QUEUED
             emit_discard_channel(c, r->conn, ch->id);
+#endif
             chan_tell_closed(c, r->conn, ch, NULL, r, why, reason);
         }
     } else {
@@ -178,11 +206,14 @@ static bool check_open(core *c, core_conn *conn, uint64_t rid, const panp_open_c
                    "open_channel.on_behalf_of: only trusted components act for a job owner");
         return false;
     }
+    /* BROKEN ON PURPOSE (conformance/broken.mk): PANPD_BROKEN_ALL_USERS_OPEN leaves this out */
+#ifndef PANPD_BROKEN_ALL_USERS_OPEN
     if (o->user_filter == PANP_USER_FILTER_ALL_USERS && !admin) {
         emit_error(c, conn, rid, PANP_ERR_ACCESS_DENIED, "open_channel.user_filter", false,
                    "open_channel.user_filter: ALL_USERS needs administrator rights on the target");
         return false;
     }
+#endif
     const char *limit = conn->nchans >= l->max_channels || conn->next_chan >= ID_COUNTER_MAX
                             ? "per connection"
                         : conn->user->chans >= l->max_channels_per_user ? "per user"
@@ -252,6 +283,11 @@ void chan_on_open(core *c, core_conn *conn, uint64_t rid, const panp_open_channe
 bool chan_deliver(core *c, chan *ch, core_conn *l, const uint8_t *handle, uint64_t conv_id,
                   const uint8_t *cs, size_t cs_len, blob *tail, outq_kind kind, uint64_t tag)
 {
+#ifdef PANPD_BROKEN_CONV_ID_REUSE
+    /* BROKEN ON PURPOSE (conformance/broken.mk): conversation ids without the connection
+     * serial: listeners on different connections get the same ids */
+    conv_id = LOCAL_OF(conv_id);
+#endif
     panp_notify n = {.registration = {handle, PANP_UUID_LEN},
                      .conversation_id = conv_id,
                      .client_state = {cs, cs_len},
@@ -326,8 +362,23 @@ static uint32_t send_question(core *c, chan *ch, blob *tail)
 
 void chan_on_send(core *c, core_conn *conn, uint64_t rid, const panp_send *s)
 {
+#ifdef PANPD_BROKEN_SEND_AFTER_CLOSE
+    /* BROKEN ON PURPOSE (conformance/broken.mk): a closed channel still takes Sends
+     * (nobody receives them) */
+    chan *open_ch = hmap_get(&c->chans, &s->channel_id, sizeof(s->channel_id));
+    if ((!open_ch || open_ch->owner != conn) && chan_issued(s->channel_id, conn, conn->next_chan, false)) {
+        panp_frame sent = {.request_id = rid, .kind = PANP_BODY_SENT};
+        sent.body.sent.sequence = 1;
+        emit_control(c, conn, &sent);
+        return;
+    }
+#endif
     chan *ch = own_chan(c, conn, rid, s->channel_id, "send.channel_id");
     if (!ch) return;
+#ifdef PANPD_BROKEN_SEQUENCE_ON_REJECT
+    /* BROKEN ON PURPOSE (conformance/broken.mk): a refused Send uses a number */
+    ch->seq++;
+#endif
     if (!chan_same_type(ch, s->notification_type)) {
         emit_error(c, conn, rid, PANP_ERR_TYPE_MISMATCH, "send.notification_type", false,
                    "send.notification_type: differs from the channel's type");
@@ -338,7 +389,9 @@ void chan_on_send(core *c, core_conn *conn, uint64_t rid, const panp_send *s)
                    "send.channel_id: the last message on this channel is unanswered");
         return;
     }
+#ifndef PANPD_BROKEN_SEQUENCE_ON_REJECT /* BROKEN ON PURPOSE (conformance/broken.mk): see above */
     ch->seq++;
+#endif
     blob *tail = make_tail(c, ch, s);
     if (!tail) {
         ch->seq--;

@@ -16,6 +16,10 @@
 /* Live or lost conversation of this listener. */
 static conv *own_conv(core *c, core_conn *conn, uint64_t rid, uint64_t id, const char *field)
 {
+#ifdef PANPD_BROKEN_CONV_ID_REUSE
+    /* BROKEN ON PURPOSE (conformance/broken.mk): the wire id lacks the serial (chan_deliver()) */
+    if (SERIAL_OF(id) == 0) id |= (uint64_t)conn->serial << 32;
+#endif
     conv *cv = hmap_get(&c->convs, &id, sizeof(id));
     if (cv && cv->conn == conn) return cv;
     chan_gone_or_unknown(c, conn, rid, chan_issued(id, conn, conn->next_conv, true), field);
@@ -71,7 +75,10 @@ static void conv_lose(core *c, conv *cv)
 {
     core_conn *l = cv->conn;
     emit_discard_tag(c, l, cv->ch->id, cv->id);
+    /* BROKEN ON PURPOSE (conformance/broken.mk): PANPD_BROKEN_LOSERS_NOT_TOLD leaves this out */
+#ifndef PANPD_BROKEN_LOSERS_NOT_TOLD
     chan_tell_closed(c, l, cv->ch, cv, NULL, PANP_CLOSE_REASON_ANSWERED_BY_ANOTHER, NULL);
+#endif
     list_remove(&cv->chan_link);
     list_remove(&cv->reg_link);
     list_remove(&cv->conn_link);
@@ -127,6 +134,14 @@ void conv_offer_waiting(core *c, reg *r)
 
 void conv_on_reply(core *c, core_conn *conn, uint64_t rid, const panp_reply *rp)
 {
+#ifdef PANPD_BROKEN_UNI_REPLY_ACCEPTED
+    /* BROKEN ON PURPOSE (conformance/broken.mk): a unidirectional "reply" is taken */
+    if (rp->conversation_id == 0) {
+        panp_frame ok = {.request_id = rid, .kind = PANP_BODY_OK};
+        emit_control(c, conn, &ok);
+        return;
+    }
+#endif
     conv *cv = own_conv(c, conn, rid, rp->conversation_id, "reply.conversation_id");
     if (!cv) return;
     if (cv->state == CV_LOST) {

@@ -19,6 +19,10 @@ bool deliver_decide(const deliver_in *in)
     if (in->reg_filter == PANP_USER_FILTER_ALL_USERS) return true;
     if (in->reg_filter != PANP_USER_FILTER_PER_USER) return false;
     if (in->listener_is_admin) return true;
+#ifdef PANPD_BROKEN_PER_USER_LEAK
+    /* BROKEN ON PURPOSE (conformance/broken.mk): PER_USER reaches every user. */
+    return !labels_conflict(in->channel_session, in->listener_session);
+#endif
     if (!in->listener_is_addressed) return false;
     return !labels_conflict(in->channel_session, in->listener_session);
 }

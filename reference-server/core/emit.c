@@ -115,6 +115,10 @@ void emit_error(core *c, core_conn *to, uint64_t rid, panp_error_code code, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+#ifdef PANPD_BROKEN_ERROR_REQUEST_ID
+    /* BROKEN ON PURPOSE (conformance/broken.mk): Errors do not echo the request_id */
+    if (!fatal) rid = 0;
+#endif
     panp_frame f = {.request_id = rid, .kind = PANP_BODY_ERROR};
     f.body.error.code = code;
     f.body.error.message = msg;

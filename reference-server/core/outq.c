@@ -40,6 +40,10 @@ void outq_free(outq *q)
 outq_verdict outq_check(const outq *q, outq_kind kind, size_t len, size_t max_bytes,
                         size_t allowance)
 {
+#ifdef PANPD_BROKEN_UNBOUNDED_QUEUE
+    /* BROKEN ON PURPOSE (conformance/broken.mk): the bound is forgotten */
+    return OUTQ_ADMIT;
+#endif
     if (kind == OUTQ_CONTROL) return q->bytes + len <= max_bytes + allowance ? OUTQ_ADMIT : OUTQ_OVERFLOW;
     return q->bytes + len <= max_bytes ? OUTQ_ADMIT : OUTQ_FULL;
 }

@@ -17,6 +17,10 @@ static void match_key(uint8_t key[MATCH_KEY_LEN], uint32_t target, const uint8_t
     key[2] = (uint8_t)(target >> 8);
     key[3] = (uint8_t)target;
     memcpy(key + 4, type, PANP_UUID_LEN);
+#ifdef PANPD_BROKEN_NO_TYPE_FILTER
+    /* BROKEN ON PURPOSE (conformance/broken.mk): every type meets every other */
+    memset(key + 4, 0, PANP_UUID_LEN);
+#endif
     key[4 + PANP_UUID_LEN] = (uint8_t)style;
 }
 
@@ -110,11 +114,14 @@ static bool check_register(core *c, core_conn *conn, uint64_t rid, const panp_re
 {
     const panpd_limits *l = &c->cfg->limits;
     if (!conn_target_lookup(c, conn, rid, &rq->target, "register", target)) return false;
+    /* BROKEN ON PURPOSE (conformance/broken.mk): PANPD_BROKEN_ALL_USERS_REGISTER leaves this out */
+#ifndef PANPD_BROKEN_ALL_USERS_REGISTER
     if (rq->user_filter == PANP_USER_FILTER_ALL_USERS && !core_is_admin(c, conn, *target)) {
         emit_error(c, conn, rid, PANP_ERR_ACCESS_DENIED, "register.user_filter", false,
                    "register.user_filter: ALL_USERS needs administrator rights on the target");
         return false;
     }
+#endif
     list_node *n;
     list_for_each(n, &conn->regs) {
         reg *o = list_entry(n, reg, conn_link);
@@ -210,6 +217,10 @@ void reg_on_renew(core *c, core_conn *conn, uint64_t rid, const panp_renew *rq)
 void reg_on_unregister(core *c, core_conn *conn, uint64_t rid, const panp_unregister *rq)
 {
     reg *r = own_reg(c, conn, rq->handle);
+#ifdef PANPD_BROKEN_FOREIGN_UNREGISTER
+    /* BROKEN ON PURPOSE (conformance/broken.mk): any connection's handle will do */
+    if (!r && rq->handle.len == PANP_UUID_LEN) r = hmap_get(&c->regs, rq->handle.data, rq->handle.len);
+#endif
     if (!r) {
         not_found(c, conn, rid, "unregister.handle");
         return;

@@ -74,9 +74,16 @@ static void race_round(pc_t *t)
         pc_check_error(b.l[i].c, r, PANP_ERR_CHANNEL_ALREADY_CLOSED, false, "PANP-BIDI-13", NULL);
         /* the loser learnt why before its error ([PANP-ORD-4]) */
         const panp_frame *cc = pc_peek(b.l[i].c, m_closed_conv, &b.conv[i]);
-        if (!cc || pc_rx_index(b.l[i].c, cc) > pc_rx_index(b.l[i].c, r))
+        if (!cc) { /* late (ORD-4) or never (BIDI-8)? what was queued with it is here after a barrier */
+            pc_barrier(b.l[i].c, NULL);
+            cc = pc_peek(b.l[i].c, m_closed_conv, &b.conv[i]);
+            pc_fail(t, cc ? "PANP-ORD-4" : "PANP-BIDI-8",
+                    "ChannelClosed(ANSWERED_BY_ANOTHER) to the loser, before the CHANNEL_ALREADY_CLOSED response", "%s",
+                    cc ? "after it" : "none");
+        }
+        if (pc_rx_index(b.l[i].c, cc) > pc_rx_index(b.l[i].c, r))
             pc_fail(t, "PANP-ORD-4", "ChannelClosed(ANSWERED_BY_ANOTHER) before the CHANNEL_ALREADY_CLOSED response",
-                    "%s", cc ? "after it" : "none before it");
+                    "after it");
         if (cc->body.channel_closed.reason != PANP_CLOSE_REASON_ANSWERED_BY_ANOTHER)
             pc_fail(t, "PANP-BIDI-8", "reason ANSWERED_BY_ANOTHER", "%s", pc_frame_text(t, cc));
     }

@@ -275,12 +275,18 @@ static void run_send_no_listeners(pc_t *t)
 static void run_not_to_own_connection(pc_t *t)
 {
     pc_conn *c = pc_connect(t, sender(t), "sender");
-    pc_register(c, pc_server(), t->type, PANP_USER_FILTER_PER_USER, PANP_STYLE_UNIDIRECTIONAL);
-    uint64_t ch = pc_open(c, pc_server(), t->type, PANP_USER_FILTER_PER_USER, PANP_STYLE_UNIDIRECTIONAL);
-    panp_sent st = pc_notify(c, ch, t->type, "to myself?", NULL);
-    pc_barrier(c, NULL);
-    pc_assert_no_notify(c, ch, "PANP-CHAN-17");
-    if (st.recipients) pc_fail(t, "PANP-CHAN-17", "recipients 0", "%u", st.recipients);
+    /* a unidirectional notification, then a question (offered to nobody) */
+    static const panp_style styles[] = {PANP_STYLE_UNIDIRECTIONAL, PANP_STYLE_BIDIRECTIONAL};
+    for (size_t i = 0; i < 2; i++) {
+        pc_register(c, pc_server(), t->type, PANP_USER_FILTER_PER_USER, styles[i]);
+        uint64_t ch = pc_open(c, pc_server(), t->type, PANP_USER_FILTER_PER_USER, styles[i]);
+        panp_sent st = pc_notify(c, ch, t->type, "to myself?", NULL);
+        pc_barrier(c, NULL);
+        pc_assert_no_notify(c, ch, "PANP-CHAN-17");
+        if (st.recipients)
+            pc_fail(t, "PANP-CHAN-17", pc_sprintf(t, "recipients 0 (%s)", i ? "bidirectional" : "unidirectional"), "%u",
+                    st.recipients);
+    }
 }
 
 static void check_notify_fields(pc_t *t, const panp_notify *n, const pc_reg *r, uint64_t ch, const char *payload,
@@ -564,7 +570,8 @@ static const pc_case_def CASES[] = {
          "sequence 1, 2, 3... with refused Sends in between using no number; Notifies in order", run_send_sequence),
     CASE("channel.send.no-listeners", "PANP-CHAN-16", "a Send nobody receives: Sent{recipients=0}, a success", run_send_no_listeners),
     CASE("channel.send.not-to-own-connection", "PANP-CHAN-17",
-         "a connection's own matching registration does not receive its channel's notifications", run_not_to_own_connection),
+         "a connection's own matching registrations do not receive its channels' notifications, nor its questions",
+         run_not_to_own_connection),
     CASE("channel.notify.fields", "PANP-CHAN-18 PANP-CHAN-19",
          "every Notify field as in 10.4: handle, client_state and payload byte for byte, sender, target, style", run_notify_fields),
     CASE("channel.notify.on-behalf-of", "PANP-CHAN-19 PANP-CHAN-18 PANP-DLV-5",

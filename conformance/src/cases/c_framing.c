@@ -34,6 +34,8 @@ static void run_split_every_byte(pc_t *t)
             pc_fail(t, "PANP-FRAME-1", pc_sprintf(t, "Registered for the frame split after byte %zu", cut), "%s",
                     pc_frame_text(t, resp));
         pc_reg reg = {.c = c, .hlen = resp->body.registered.handle.len};
+        if (reg.hlen < PANP_HANDLE_MIN_LEN || reg.hlen > PANP_HANDLE_MAX_LEN)
+            pc_fail(t, R_HANDLE, "a handle of 16 to 32 bytes", "%zu bytes", reg.hlen);
         memcpy(reg.handle, resp->body.registered.handle.data, reg.hlen);
         pc_unregister(&reg);
     }
