@@ -10,12 +10,13 @@
 CLI := reference-client
 CLI_CPPFLAGS := -I$(CLI)/include -I$(CLI)/src
 
-CLI_MODULES := util buf map addr obj req event conn io listener sender sync prnasnot
+CLI_MODULES := util buf map addr obj req event conn io tls listener sender sync prnasnot
 CLI_O := $(patsubst %,$(B)/obj/$(CLI)/src/%.o,$(CLI_MODULES))
 CLI_LIB_A := $(B)/lib/libpanp.a
 CLI_LIB_SO := $(B)/lib/libpanp.so
-# What a program linking libpanp.a needs besides it.
-CLI_LINK := $(CLI_LIB_A) $(CODEC_LIBS)
+# What a program linking libpanp.a needs besides it (OpenSSL: the tls: binding).
+CLI_TLS_LIBS := -lssl -lcrypto
+CLI_LINK := $(CLI_LIB_A) $(CODEC_LIBS) $(CLI_TLS_LIBS)
 
 $(B)/obj/$(CLI)/%.o: CPPFLAGS += $(CLI_CPPFLAGS)
 
@@ -27,7 +28,7 @@ $(CLI_LIB_A): $(CLI_O) $(CODEC_ALL_O)
 $(CLI_LIB_SO): $(CLI_O) $(CODEC_ALL_O) $(CLI)/libpanp.map
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libpanp.so.0 -Wl,--version-script=$(CLI)/libpanp.map \
-	  -o $@ $(CLI_O) $(CODEC_ALL_O) $(CODEC_LIBS)
+	  -o $@ $(CLI_O) $(CODEC_ALL_O) $(CODEC_LIBS) $(CLI_TLS_LIBS)
 
 LIBS += $(CLI_LIB_A) $(CLI_LIB_SO)
 
@@ -90,7 +91,7 @@ install-client: $(CLI_LIB_A) $(CLI_LIB_SO) $(CLI_TOOL)
 	install -m 644 $(CLI)/include/panp/adapters/libevent.h $(CLI)/include/panp/adapters/poll.h \
 	  $(DESTDIR)$(PREFIX)/include/panp/adapters/
 	install -m 755 $(CLI_TOOL) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS_PRIVATE@|$(CODEC_LIBS)|g' $(CLI)/panp.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/panp.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS_PRIVATE@|$(CODEC_LIBS) $(CLI_TLS_LIBS)|g' $(CLI)/panp.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/panp.pc
 
 install: install-client
 

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "net/addr.h"
 
 typedef struct parse_ctx {
+    panpd_settings *s;
     panpd_config *cfg;
     const char *name;
     char *err;
@@ -96,6 +98,75 @@ static uint32_t *limit_field(panpd_limits *l, const char *name)
     return NULL;
 }
 
+static uint32_t *net_limit_field(panpd_net_limits *l, const char *name)
+{
+    if (!strcmp(name, "max_connections")) return &l->max_connections;
+    if (!strcmp(name, "max_connections_per_peer")) return &l->max_connections_per_peer;
+    if (!strcmp(name, "tls_handshake_timeout_ms")) return &l->tls_handshake_timeout_ms;
+    return NULL;
+}
+
+/* A file named in the configuration, relative to its directory. */
+static char *resolve(const char *base, const char *path);
+
+static int set_path(parse_ctx *p, char **slot, const char *key, const char *value)
+{
+    free(*slot);
+    *slot = NULL;
+    if (!*value) return 1;
+    *slot = resolve(p->name, value);
+    return *slot ? 1 : fail(p, "tls.%s: out of memory%s", key, "");
+}
+
+static int on_tls(parse_ctx *p, const char *name, const char *value)
+{
+    panpd_tls_settings *t = &p->s->tls;
+    t->configured = true;
+    if (!strcmp(name, "cert")) return set_path(p, &t->cert, name, value);
+    if (!strcmp(name, "key")) return set_path(p, &t->key, name, value);
+    if (!strcmp(name, "ca")) return set_path(p, &t->ca, name, value);
+    if (!strcmp(name, "crl")) return set_path(p, &t->crl, name, value);
+    if (!strcmp(name, "identity_map")) return set_path(p, &t->identity_map, name, value);
+    if (!strcmp(name, "client_identity")) {
+        static const struct { const char *n; tls_identity_kind k; } kinds[] = {
+            {"cn", TLS_ID_CN}, {"san-email", TLS_ID_SAN_EMAIL}, {"san-uri", TLS_ID_SAN_URI},
+            {"san-dns", TLS_ID_SAN_DNS}};
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+            if (!strcmp(value, kinds[i].n)) {
+                t->client_identity = kinds[i].k;
+                return 1;
+            }
+        return fail(p, "tls.client_identity: want cn, san-email, san-uri or san-dns, not \"%s\"%s", value, "");
+    }
+    if (!strcmp(name, "client_cert")) {
+        if (!strcmp(value, "required")) t->client_cert = TLS_CLIENT_CERT_REQUIRED;
+        else if (!strcmp(value, "optional")) t->client_cert = TLS_CLIENT_CERT_OPTIONAL;
+        else if (!strcmp(value, "none")) t->client_cert = TLS_CLIENT_CERT_NONE;
+        else return fail(p, "tls.client_cert: want required, optional or none, not \"%s\"%s", value, "");
+        return 1;
+    }
+    if (!strcmp(name, "auth")) {
+        strlist l = {0};
+        if (add_list(&l, value) != 0) return fail(p, "tls.auth: bad list%s%s", "", "");
+        t->offer_external = t->offer_token = false;
+        int ok = l.n > 0;
+        for (size_t i = 0; ok && i < l.n; i++) {
+            if (!strcmp(l.v[i], "external")) t->offer_external = true;
+            else if (!strcmp(l.v[i], "token")) t->offer_token = true;
+            else ok = 0;
+        }
+        strlist_free(&l);
+        return ok ? 1 : fail(p, "tls.auth: want external, token or both, not \"%s\"%s", value, "");
+    }
+    if (!strcmp(name, "min_version")) {
+        if (!strcmp(value, "1.3")) t->min_version = TLS1_3_VERSION;
+        else if (!strcmp(value, "1.2")) t->min_version = TLS1_2_VERSION;
+        else return fail(p, "tls.min_version: want 1.3 or 1.2, not \"%s\"%s", value, "");
+        return 1;
+    }
+    return fail(p, "[tls]: unknown key \"%s\"%s", name, "");
+}
+
 static int on_server(parse_ctx *p, const char *name, const char *value)
 {
     panpd_config *c = p->cfg;
@@ -123,9 +194,12 @@ static int on_server(parse_ctx *p, const char *name, const char *value)
         c->users_file = *value ? strdup(value) : NULL;
         return 1;
     }
-    if (strcmp(name, "allow_remote_tokens") == 0) {
+    /* TOKEN over plain tcp off the loopback: listening there and accepting
+     * tokens from remote peers (SPEC SEC-9, SEC-11).  allow_remote_tokens is
+     * the key's older name. */
+    if (strcmp(name, "insecure_plaintext_tokens") == 0 || strcmp(name, "allow_remote_tokens") == 0) {
         if (parse_bool(value, &c->allow_remote_tokens) == 0) return 1;
-        return fail(p, "server.allow_remote_tokens: want true or false, not \"%s\"%s", value, "");
+        return fail(p, "server.%s: want true or false, not \"%s\"", name, value);
     }
     return fail(p, "[server]: unknown key \"%s\"%s", name, "");
 }
@@ -154,8 +228,10 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (strcmp(section, "server") == 0) return on_server(p, name, value);
     if (strcmp(section, "access") == 0) return on_access(p, name, value);
+    if (strcmp(section, "tls") == 0) return on_tls(p, name, value);
     if (strcmp(section, "limits") == 0) {
         uint32_t *f = limit_field(&p->cfg->limits, name);
+        if (!f) f = net_limit_field(&p->s->net, name);
         if (!f) return fail(p, "[limits]: unknown key \"%s\"%s", name, "");
         if (parse_u32(value, f) != 0) return fail(p, "limits.%s: not a number: \"%s\"", name, value);
         return 1;
@@ -175,7 +251,7 @@ static int hex_nibble(int ch)
     return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-/* A users_file relative to the configuration's own directory. */
+/* A path relative to the configuration's own directory. */
 static char *resolve(const char *base, const char *path)
 {
     const char *slash = base ? strrchr(base, '/') : NULL;
@@ -225,6 +301,145 @@ static int load_users(panpd_config *c, const char *cfgname, char *err, size_t er
     return rc;
 }
 
+/* USER:IDENTITY per line.  The user part cannot hold a colon; the identity
+ * (a URI, say) may. */
+static int load_identity_map(panpd_tls_settings *t, char *err, size_t errlen)
+{
+    FILE *f = fopen(t->identity_map, "r");
+    if (!f) {
+        snprintf(err, errlen, "tls.identity_map %s: %s", t->identity_map, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *s = line;
+        while (isspace((unsigned char)*s)) s++;
+        size_t n = strcspn(s, "\r\n");
+        while (n > 0 && isspace((unsigned char)s[n - 1])) n--;
+        s[n] = 0;
+        if (!*s || *s == '#') continue;
+        char *colon = strchr(s, ':');
+        char *id = colon ? colon + 1 : NULL;
+        while (id && isspace((unsigned char)*id)) id++;
+        if (!colon || colon == s || !*id || colon - s > 255 || strlen(id) > 255) {
+            snprintf(err, errlen, "%s:%d: want USER:CERTIFICATE-IDENTITY", t->identity_map, lineno);
+            rc = -1;
+            break;
+        }
+        *colon = 0;
+        for (size_t i = 0; i < t->nmap; i++)
+            if (!strcmp(t->map[i].identity, id)) {
+                snprintf(err, errlen, "%s:%d: identity mapped twice", t->identity_map, lineno);
+                rc = -1;
+            }
+        tls_map_entry *m = rc ? NULL : realloc(t->map, (t->nmap + 1) * sizeof(*m));
+        if (!m) {
+            if (!rc) snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+        t->map = m;
+        m[t->nmap].identity = strdup(id);
+        m[t->nmap].user = strdup(s);
+        t->nmap++;
+        if (!m[t->nmap - 1].identity || !m[t->nmap - 1].user) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+const char *config_tls_user(const panpd_tls_settings *t, const char *identity)
+{
+    if (!t->identity_map) return identity;
+    for (size_t i = 0; i < t->nmap; i++)
+        if (!strcmp(t->map[i].identity, identity)) return t->map[i].user;
+    return NULL;
+}
+
+const char *config_tls_identity_name(tls_identity_kind k)
+{
+    switch (k) {
+    case TLS_ID_CN: return "subject CN";
+    case TLS_ID_SAN_EMAIL: return "SAN email";
+    case TLS_ID_SAN_URI: return "SAN URI";
+    case TLS_ID_SAN_DNS: return "SAN DNS";
+    }
+    return "?";
+}
+
+/* The [tls] section against the listen addresses, and its defaults. */
+static int check_tls(panpd_settings *s, char *err, size_t errlen)
+{
+    panpd_tls_settings *t = &s->tls;
+    bool tls_listener = false;
+    for (size_t i = 0; i < s->cfg->listen.n; i++)
+        if (!strncmp(s->cfg->listen.v[i], "tls:", 4)) tls_listener = true;
+    if (!t->configured) {
+        if (tls_listener) {
+            snprintf(err, errlen, "a tls: listen address needs a [tls] section with cert and key");
+            return -1;
+        }
+        return 0;
+    }
+    if (!t->offer_external && !t->offer_token) t->offer_external = true;
+    if (!t->client_cert)
+        t->client_cert = !t->offer_external ? TLS_CLIENT_CERT_NONE
+                         : t->offer_token   ? TLS_CLIENT_CERT_OPTIONAL
+                                            : TLS_CLIENT_CERT_REQUIRED;
+    if (!t->client_identity) t->client_identity = TLS_ID_CN;
+    if (!t->min_version) t->min_version = TLS1_3_VERSION;
+    if (!t->cert || !t->key) {
+        snprintf(err, errlen, "[tls]: cert and key are required");
+        return -1;
+    }
+    if (t->offer_external && t->client_cert == TLS_CLIENT_CERT_NONE) {
+        snprintf(err, errlen, "[tls]: auth = external needs client certificates (client_cert = required or optional)");
+        return -1;
+    }
+    if (t->client_cert != TLS_CLIENT_CERT_NONE && !t->ca) {
+        snprintf(err, errlen, "[tls]: client certificates are verified against ca = FILE, which is missing");
+        return -1;
+    }
+    if (t->offer_token && !s->cfg->users_file) {
+        snprintf(err, errlen, "[tls]: auth = token needs [server] users_file");
+        return -1;
+    }
+    if (t->identity_map && load_identity_map(t, err, errlen) != 0) return -1;
+    return 0;
+}
+
+static int check_net_limits(const panpd_net_limits *l, char *err, size_t errlen)
+{
+    if (l->max_connections == 0 || l->max_connections_per_peer == 0 || l->tls_handshake_timeout_ms == 0) {
+        snprintf(err, errlen, "limits: counts and timeouts must be > 0");
+        return -1;
+    }
+    return 0;
+}
+
+void config_free(panpd_settings *s)
+{
+    if (!s) return;
+    conf_free(s->cfg);
+    panpd_tls_settings *t = &s->tls;
+    free(t->cert);
+    free(t->key);
+    free(t->ca);
+    free(t->crl);
+    free(t->identity_map);
+    for (size_t i = 0; i < t->nmap; i++) {
+        free(t->map[i].identity);
+        free(t->map[i].user);
+    }
+    free(t->map);
+    free(s);
+}
+
 /* inih reports no empty section, so printers are collected from the
  * headers first: "[printer Lobby]" alone configures a printer. */
 static int prescan_printers(panpd_config *c, const char *text)
@@ -251,18 +466,23 @@ static int prescan_printers(panpd_config *c, const char *text)
     return 0;
 }
 
-panpd_config *config_load_string(const char *text, const char *name, char *err, size_t errlen)
+panpd_settings *config_load_string(const char *text, const char *name, char *err, size_t errlen)
 {
-    panpd_config *c = conf_new();
+    panpd_settings *s = calloc(1, sizeof(*s));
+    panpd_config *c = s ? conf_new() : NULL;
     if (!c) {
+        free(s);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    parse_ctx p = {.cfg = c, .name = name, .err = err, .errlen = errlen, .printer = -1};
+    s->cfg = c;
+    s->net = (panpd_net_limits){.max_connections = 8192, .max_connections_per_peer = 2048,
+                                .tls_handshake_timeout_ms = 5000};
+    parse_ctx p = {.s = s, .cfg = c, .name = name, .err = err, .errlen = errlen, .printer = -1};
     err[0] = 0;
     if (prescan_printers(c, text) != 0) {
         snprintf(err, errlen, "%s: a printer name is too long", name);
-        conf_free(c);
+        config_free(s);
         return NULL;
     }
     int line = ini_parse_string(text, handler, &p);
@@ -270,21 +490,22 @@ panpd_config *config_load_string(const char *text, const char *name, char *err, 
         char why[256];
         snprintf(why, sizeof(why), "%s", err[0] ? err : "syntax error");
         snprintf(err, errlen, "%s:%d: %s", name, line, why);
-        conf_free(c);
+        config_free(s);
         return NULL;
     }
     if (!c->server_name) c->server_name = strdup("panp");
     /* SPEC TRANS-4: the well-known socket when no address is named. */
     if (c->listen.n == 0) strlist_add(&c->listen, "unix:/run/panp/panp.sock");
     if ((c->users_file && load_users(c, name, err, errlen) != 0) ||
-        conf_check(c, err, errlen) != 0) {
-        conf_free(c);
+        conf_check(c, err, errlen) != 0 || check_net_limits(&s->net, err, errlen) != 0 ||
+        check_tls(s, err, errlen) != 0) {
+        config_free(s);
         return NULL;
     }
-    return c;
+    return s;
 }
 
-panpd_config *config_load_file(const char *path, char *err, size_t errlen)
+panpd_settings *config_load_file(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -308,9 +529,9 @@ panpd_config *config_load_file(const char *path, char *err, size_t errlen)
         return NULL;
     }
     text[len] = 0;
-    panpd_config *c = config_load_string(text, path, err, errlen);
+    panpd_settings *s = config_load_string(text, path, err, errlen);
     free(text);
-    return c;
+    return s;
 }
 
 static const char default_text[] =
@@ -323,6 +544,7 @@ static const char default_text[] =
     "listen = unix:./run/panpd.sock\n"
     "# listen = tcp:127.0.0.1:6310\n"
     "# users_file = users   ; USER:SHA256-HEX per line, for TOKEN over tcp\n"
+    "# listen = tls:0.0.0.0:6311   ; with a [tls] section: cert, key, ca, ...\n"
     "\n"
     "[printer Office-Laser]\n"
     "admins =\n"
@@ -351,6 +573,9 @@ static const char default_text[] =
     "flush_timeout_ms = 5000\n"
     "max_pending_connections = 256\n"
     "max_pending_per_peer = 32\n"
+    "max_connections = 8192\n"
+    "max_connections_per_peer = 2048\n"
+    "tls_handshake_timeout_ms = 5000\n"
     "\n"
     "[log]\n"
     "level = info\n";

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "net/net.h"
+#include "net/tls.h"
 
 static void usage(FILE *out)
 {
@@ -81,39 +82,49 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    panpd_config *cfg = file ? config_load_file(file, err, sizeof(err))
+    panpd_settings *s = file ? config_load_file(file, err, sizeof(err))
                              : config_load_string(text, "(embedded)", err, sizeof(err));
     free(text);
-    if (!cfg) {
+    if (!s) {
         fprintf(stderr, "panpd: %s\n", err);
         return 1;
     }
+    panpd_config *cfg = s->cfg;
     if (level && config_parse_level(level, &cfg->log_level) != 0) {
         fprintf(stderr, "panpd: -l: want error, warn, info or debug\n");
-        conf_free(cfg);
+        config_free(s);
         return 2;
     }
     if (check) {
+        /* The TLS files are read and checked too (certificate, key, CA). */
+        tls_server *t = s->tls.configured ? tls_server_new(&s->tls, err, sizeof(err)) : NULL;
+        if (s->tls.configured && !t) {
+            fprintf(stderr, "panpd: %s\n", err);
+            config_free(s);
+            return 1;
+        }
+        tls_server_free(t);
         printf("panpd: configuration OK: server \"%s\", %zu printer(s), %zu listen address(es), "
-               "%zu token user(s)\n",
-               cfg->server_name, cfg->nprinters, cfg->listen.n, cfg->ntokens);
-        conf_free(cfg);
+               "%zu token user(s)%s\n",
+               cfg->server_name, cfg->nprinters, cfg->listen.n, cfg->ntokens,
+               s->tls.configured ? ", tls configured" : "");
+        config_free(s);
         return 0;
     }
 
     /* Writes to a vanished peer must fail with EPIPE, not kill us. */
     signal(SIGPIPE, SIG_IGN);
-    net *n = net_new(cfg, err, sizeof(err));
+    net *n = net_new(s, err, sizeof(err));
     if (!n || net_listen(n, err, sizeof(err)) != 0) {
         fprintf(stderr, "panpd: %s\n", err);
         net_free(n);
-        conf_free(cfg);
+        config_free(s);
         return 1;
     }
     net_log(n, LOG_INFO, "panpd/0.1.0 serving \"%s\" (%zu printer(s))", cfg->server_name,
             cfg->nprinters);
     int rc = net_run(n);
     net_free(n);
-    conf_free(cfg);
+    config_free(s);
     return rc;
 }

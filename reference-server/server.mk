@@ -30,10 +30,10 @@ $(B)/tests/server/test_%: $(B)/obj/$(SRV)/tests/test_%.o $(SRV_HARNESS_O) $(SRV_
 TESTS += $(SRV_TEST_BINS)
 
 # ---- panpd -------------------------------------------------------------------
-SRV_NET_SRCS := $(SRV)/net/addr.c $(SRV)/net/net.c $(SRV)/config.c
+SRV_NET_SRCS := $(SRV)/net/addr.c $(SRV)/net/net.c $(SRV)/net/tls.c $(SRV)/config.c
 SRV_NET_OBJS := $(SRV_NET_SRCS:%.c=$(B)/obj/%.o)
 PANPD        := $(B)/bin/panpd
-SRV_SYS_LIBS := -levent -linih -lcrypto
+SRV_SYS_LIBS := -levent -linih -lssl -lcrypto
 
 $(PANPD): $(B)/obj/$(SRV)/main.o $(SRV_NET_OBJS) $(SRV_CORE_LIB) $(CODEC_LIB_A)
 	@mkdir -p $(@D)

@@ -63,6 +63,7 @@ void pc_conn_free(pc_conn *c)
     if (c->fd >= 0) close(c->fd);
     for (size_t i = 0; i < c->nrx; i++) panp_frame_free(c->rx[i].f);
     free(c->rx);
+    free(c->rbuf);
     free(c->out);
     panp_framer_free(c->framer);
     free(c->flows);
@@ -88,6 +89,11 @@ pc_conn *pc_dial_as(pc_t *t, const pc_identity *id, const char *label, int rcvbu
         o.as_uid = true;
         o.uid = id->uid;
         o.gid = id->gid;
+    } else if (id && a->kind == PC_ADDR_TLS) { /* the certificate is the identity (tls.c) */
+        o.tls_ca = t->opt->profile->tls_ca;
+        o.tls_server_name = t->opt->profile->tls_server_name;
+        o.tls_cert = id->tls_cert;
+        o.tls_key = id->tls_key;
     } else if (id && !id->token) {
         pc_error(t, "identity %s has no token, needed for a tcp: broker", id->name);
     }
@@ -357,6 +363,16 @@ static void check_error(pc_conn *c, const panp_frame *f)
     if (fl && (strncmp(e->message, e->field, fl) != 0 || strncmp(e->message + fl, ": ", 2) != 0))
         pc_fail(t, R_ERR_MESSAGE, pc_sprintf(t, "Error.message starting with \"%s: \"", e->field), "%s",
                 pc_frame_text(t, f));
+    /* request_id 0 belongs to a frame that could not be decoded (answered
+     * PROTOCOL_VIOLATION or FRAME_TOO_LARGE) or to a request that carried 0
+     * itself; the suite sends the latter alone, so any other Error with 0
+     * while one of its ordinary requests is the oldest unanswered one has
+     * lost that request's id. */
+    if (f->request_id == 0 && e->code != PANP_ERR_PROTOCOL_VIOLATION && e->code != PANP_ERR_FRAME_TOO_LARGE &&
+        !c->raw_sent && c->npending && c->pending[0] != 0 && c->pending[0] < PC_KEEPALIVE_RID_BASE)
+        pc_fail(t, R_ERR_RID, pc_sprintf(t, "the Error answering request %" PRIu64 " to carry request_id %" PRIu64,
+                                         c->pending[0], c->pending[0]),
+                "%s", pc_frame_text(t, f));
 }
 
 static void check_broker_frame(pc_conn *c, const panp_frame *f)
@@ -470,7 +486,8 @@ static void mark_eof(pc_conn *c, bool reset, const char *how)
 /* Reads what is there (a bounded number of chunks); false on EOF. */
 static void conn_read(pc_conn *c)
 {
-    uint8_t *buf = pc_xmalloc(PC_READ_CHUNK);
+    if (!c->rbuf) c->rbuf = pc_xmalloc(PC_READ_CHUNK);
+    uint8_t *buf = c->rbuf;
     for (int i = 0; i < PC_READS_PER_ROUND && !c->eof; i++) {
         ssize_t n = recv(c->fd, buf, PC_READ_CHUNK, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR) continue;
@@ -484,7 +501,6 @@ static void conn_read(pc_conn *c)
             feed(c, buf, (size_t)n);
         }
     }
-    free(buf);
 }
 
 /* ---- the wait loop --------------------------------------------------- */

@@ -43,6 +43,7 @@ typedef struct pc_conn {
     int fd;
     /* inbound */
     panp_framer *framer;
+    uint8_t *rbuf;            /* PC_READ_CHUNK bytes, kept: a failing check unwinds from inside a read */
     uint8_t preface[PANP_PREFACE_LEN];
     size_t preface_got;
     pc_rx *rx;

@@ -1,5 +1,6 @@
 /* dial.c - addresses, connecting (optionally as another uid), listening. */
 #include "dial.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,21 +29,21 @@ bool pc_addr_parse(pc_addr *a, const char *text, char *err, size_t errlen)
         snprintf(a->path, sizeof(a->path), "%s", text + 5);
         return true;
     }
-    if (!strncmp(text, "tcp:", 4)) {
+    if (!strncmp(text, "tcp:", 4) || !strncmp(text, "tls:", 4)) {
         const char *hp = text + 4, *colon = strrchr(hp, ':');
         if (!colon || colon == hp || !colon[1] || (size_t)(colon - hp) >= sizeof(a->host) ||
             strlen(colon + 1) >= sizeof(a->port)) {
             snprintf(err, errlen, "expected tcp:HOST:PORT, got '%s'", text);
             return false;
         }
-        a->kind = PC_ADDR_TCP;
+        a->kind = text[1] == 'l' ? PC_ADDR_TLS : PC_ADDR_TCP;
         /* [::1]:port: strip the brackets */
         if (hp[0] == '[' && colon[-1] == ']') snprintf(a->host, sizeof(a->host), "%.*s", (int)(colon - hp - 2), hp + 1);
         else snprintf(a->host, sizeof(a->host), "%.*s", (int)(colon - hp), hp);
         snprintf(a->port, sizeof(a->port), "%s", colon + 1);
         return true;
     }
-    snprintf(err, errlen, "address must be unix:PATH or tcp:HOST:PORT, got '%s'", text);
+    snprintf(err, errlen, "address must be unix:PATH, tcp:HOST:PORT or tls:HOST:PORT, got '%s'", text);
     return false;
 }
 
@@ -177,7 +178,9 @@ static int connect_as(const pc_addr *a, const pc_dial_opts *o, char *err, size_t
 int pc_dial(const pc_addr *a, const pc_dial_opts *o, char *err, size_t errlen)
 {
     int fd;
-    if (a->kind == PC_ADDR_TCP) {
+    if (a->kind == PC_ADDR_TLS) {
+        fd = pc_tls_dial(a, o, err, errlen);
+    } else if (a->kind == PC_ADDR_TCP) {
         fd = connect_tcp(a, o->rcvbuf, err, errlen);
     } else if (o->as_uid && o->uid != geteuid()) {
         if (geteuid() != 0) {
@@ -199,6 +202,10 @@ int pc_dial(const pc_addr *a, const pc_dial_opts *o, char *err, size_t errlen)
 int pc_listen(const pc_addr *a, char *err, size_t errlen)
 {
     int fd;
+    if (a->kind == PC_ADDR_TLS) {
+        snprintf(err, errlen, "listen %s: the client-side mode has no tls: listener", a->text);
+        return -1;
+    }
     if (a->kind == PC_ADDR_UNIX) {
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { PC_ADDR_UNIX = 1, PC_ADDR_TCP = 2 } pc_addr_kind;
+typedef enum { PC_ADDR_UNIX = 1, PC_ADDR_TCP = 2, PC_ADDR_TLS = 3 /* tls.c */ } pc_addr_kind;
 
 typedef struct pc_addr {
     pc_addr_kind kind;
@@ -29,6 +29,9 @@ typedef struct pc_dial_opts {
     bool as_uid;        /* unix only: connect as uid/gid */
     uint32_t uid, gid;
     int rcvbuf;         /* >0: SO_RCVBUF before connect (slow-consumer tests) */
+    /* tls: only (tls.c): trust anchors, client certificate and key, the
+     * name to verify instead of HOST */
+    const char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
 } pc_dial_opts;
 
 /* Returns a connected, non-blocking socket, or -1 with a reason. */

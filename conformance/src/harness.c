@@ -215,7 +215,7 @@ static void random_type(uint8_t out[PANP_UUID_LEN])
 static void check_feature(pc_t *t, const char *feature)
 {
     if (!strncmp(feature, "transport:", 10)) {
-        const char *have = t->opt->broker.kind == PC_ADDR_TCP ? "tcp" : "unix";
+        const char *have = t->opt->broker.kind == PC_ADDR_TCP ? "tcp" : t->opt->broker.kind == PC_ADDR_TLS ? "tls" : "unix";
         if (strcmp(feature + 10, have) != 0)
             pc_skip(t, "not applicable: a rule of the %s binding; the broker under test is reached over %s", feature + 10,
                     have);

@@ -81,6 +81,12 @@ static bool broker_key(pc_profile *p, const char *k, const char *v)
         p->shutdown_command = pc_xstrdup(v);
         return true;
     }
+    if (!strcmp(k, "tls_ca") || !strcmp(k, "tls_server_name")) {
+        char **slot = k[4] == 'c' ? &p->tls_ca : &p->tls_server_name;
+        free(*slot);
+        *slot = pc_xstrdup(v);
+        return true;
+    }
     return false;
 }
 
@@ -103,6 +109,12 @@ static bool identity_key(pc_identity *id, const char *k, const char *v)
     if (!strcmp(k, "trusted")) return parse_bool(v, &id->trusted);
     if (!strcmp(k, "admin_printers"))
         return parse_list(v, id->admin_printers, &id->n_admin_printers, PC_MAX_PRINTERS);
+    if (!strcmp(k, "tls_cert") || !strcmp(k, "tls_key")) {
+        char **slot = k[4] == 'c' ? &id->tls_cert : &id->tls_key;
+        free(*slot);
+        *slot = pc_xstrdup(v);
+        return true;
+    }
     return false;
 }
 
@@ -201,6 +213,8 @@ void pc_profile_free(pc_profile *p)
         free(id->name);
         free(id->user);
         free(id->token);
+        free(id->tls_cert);
+        free(id->tls_key);
         free_list(id->admin_printers, id->n_admin_printers);
     }
     free_list(p->printers, p->n_printers);
@@ -208,6 +222,8 @@ void pc_profile_free(pc_profile *p)
     free(p->absent_printer);
     free(p->tcp_address);
     free(p->shutdown_command);
+    free(p->tls_ca);
+    free(p->tls_server_name);
     free(p->path);
     memset(p, 0, sizeof(*p));
 }

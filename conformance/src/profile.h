@@ -29,6 +29,7 @@ typedef struct pc_identity {
     size_t n_admin_printers;
     bool sender;
     bool trusted;
+    char *tls_cert, *tls_key; /* tls: client certificate (EXTERNAL), or NULL */
 } pc_identity;
 
 typedef struct pc_profile {
@@ -48,6 +49,8 @@ typedef struct pc_profile {
     char *tcp_address;      /* where the same broker listens on tcp, if known */
     uint32_t flush_timeout_ms; /* the broker's flush deadline; 0: SPEC default 5000 */
     char *shutdown_command; /* shell command that makes the broker shut down */
+    char *tls_ca;           /* tls: the broker's trust anchors (NULL: the system's) */
+    char *tls_server_name;  /* tls: the name its certificate carries, if not HOST */
 } pc_profile;
 
 /* Loads path; on error returns false with a reason (file:line: ...). */

@@ -14,6 +14,7 @@
 #define PANP_CLIENT_INT_H
 
 #include <stdarg.h>
+#include <sys/types.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -24,6 +25,9 @@
 #define RBUF_SIZE 16384
 
 typedef struct preq preq;
+struct ssl_st;
+struct ssl_ctx_st;
+struct bio_method_st;
 
 /* ---- objects ----------------------------------------------------------- */
 
@@ -164,6 +168,18 @@ struct panp_client {
     panp_conn_cb on_connection;
     void *data;
     paddr addr;
+    /* tls: (tls.c) */
+    char *tls_ca, *tls_cert, *tls_key, *tls_name;
+    uint16_t tls_min;
+    bool insecure_token;
+    struct ssl_ctx_st *tls_ctx; /* made once per context */
+    struct bio_method_st *tls_bio_meth; /* the MSG_NOSIGNAL socket BIO's */
+    struct ssl_st *ssl;         /* the current connection's */
+    bool tcp_up;                /* connect() finished; tls: the handshake follows */
+    bool tls_hs_want_read;      /* the handshake waits for readability (else writability) */
+    bool tls_rd_wants_w;        /* SSL_read() waits for writability */
+    int tls_verify_error, tls_verify_depth; /* the first certificate check that failed */
+    char tls_verify_subject[200];
 
     bool async;
     bool hooked;
@@ -194,6 +210,7 @@ struct panp_client {
 
     int64_t renew_due;      /* earliest renew_at of any registration (may be stale-early); -1 */
     uint64_t next_id;
+    uint64_t hello_id;      /* request_id of this connection's Hello ([PANP-CLI-6]) */
     preq *pend_head, *pend_tail; /* sent (or held): awaiting their response */
     preq *done_head, *done_tail; /* settled locally: completion not yet run */
 
@@ -233,6 +250,21 @@ void conn_handshake_frame(panp_client *c, const panp_frame *f);
 int64_t conn_next_due(const panp_client *c);
 void conn_timer(panp_client *c);
 void client_destroy(panp_client *c);
+
+/* ---- tls.c ----------------------------------------------------------------- */
+/* The SSL_CTX from the options (client_new); INVALID_ARGUMENT / TLS. */
+panp_error_code tls_setup(panp_client *c, panp_status *st);
+/* A client SSL on c->fd, with SNI and the name to verify. */
+panp_error_code tls_start(panp_client *c, panp_status *st);
+/* 1 done, 0 waiting (c->tls_hs_want_read says for what), -1 failed (st). */
+int tls_handshake(panp_client *c, panp_status *st);
+/* > 0 bytes; 0 would block; -1 failed (st). */
+ssize_t tls_send(panp_client *c, const void *buf, size_t len, panp_status *st);
+/* > 0 bytes; 0 EOF; -1 would block; -2 failed (st). */
+ssize_t tls_recv(panp_client *c, void *buf, size_t len, panp_status *st);
+bool tls_pending(const panp_client *c);
+void tls_end(panp_client *c);  /* close_notify (best effort), free the SSL */
+void tls_free(panp_client *c); /* the context's SSL_CTX and options */
 
 /* ---- io.c ------------------------------------------------------------------ */
 void io_write(panp_client *c);

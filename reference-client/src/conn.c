@@ -50,8 +50,16 @@ static panp_client *client_new(const panp_options *opt, bool async, panp_status 
     c->backoff = c->backoff_min;
     c->on_connection = opt->on_connection;
     c->data = opt->data;
+    c->tls_ca = xstrdup(opt->tls_ca_file);
+    c->tls_cert = xstrdup(opt->tls_cert_file);
+    c->tls_key = xstrdup(opt->tls_key_file);
+    c->tls_name = xstrdup(opt->tls_server_name);
+    c->tls_min = opt->tls_min_version;
+    c->insecure_token = opt->insecure_plaintext_token;
     if (!c->broker || !c->software || (opt->token && !c->token) ||
-        (opt->session_label && !c->session_label)) {
+        (opt->session_label && !c->session_label) || (opt->tls_ca_file && !c->tls_ca) ||
+        (opt->tls_cert_file && !c->tls_cert) || (opt->tls_key_file && !c->tls_key) ||
+        (opt->tls_server_name && !c->tls_name)) {
         st_set(st, PANP_ERR_NOMEM, "out of memory");
         client_destroy(c);
         return NULL;
@@ -62,7 +70,8 @@ static panp_client *client_new(const panp_options *opt, bool async, panp_status 
         client_destroy(c);
         return NULL;
     }
-    if (addr_parse(c->broker, &c->addr, st) != PANP_OK) {
+    if (addr_parse(c->broker, &c->addr, st) != PANP_OK ||
+        (c->addr.kind == ADDR_TLS && tls_setup(c, st) != PANP_OK)) {
         client_destroy(c);
         return NULL;
     }
@@ -75,7 +84,7 @@ static panp_error_code queue_hello(panp_client *c, panp_status *st)
 {
     if (!pbuf_append(&c->out, PANP_PREFACE, PANP_PREFACE_LEN))
         return st_set(st, PANP_ERR_NOMEM, "out of memory");
-    panp_frame f = {.request_id = ++c->next_id, .kind = PANP_BODY_HELLO};
+    panp_frame f = {.request_id = c->hello_id = ++c->next_id, .kind = PANP_BODY_HELLO};
     panp_hello *h = &f.body.hello;
     h->min_version = PANP_PROTOCOL_VERSION;
     h->max_version = PANP_PROTOCOL_VERSION;
@@ -92,7 +101,9 @@ panp_error_code conn_start(panp_client *c, panp_status *st)
 {
     int fd;
     bool pending;
-    panp_error_code e = addr_connect(&c->addr, &fd, &pending, st);
+    /* A token crosses plain tcp only to a loopback address (SPEC SEC-10). */
+    bool loopback_only = c->token && c->addr.kind == ADDR_TCP && !c->insecure_token;
+    panp_error_code e = addr_connect(&c->addr, loopback_only, &fd, &pending, st);
     if (e != PANP_OK)
         return e;
     c->framer = panp_framer_new(c->max_frame, true);
@@ -101,7 +112,11 @@ panp_error_code conn_start(panp_client *c, panp_status *st)
         return st_set(st, PANP_ERR_NOMEM, "out of memory");
     }
     c->fd = fd;
-    c->state = pending ? CS_CONNECTING : CS_HANDSHAKE;
+    c->tcp_up = !pending;
+    /* tls: the handshake runs in CS_CONNECTING after the TCP connect, from
+     * io_write(); its ClientHello needs writability first. */
+    c->tls_hs_want_read = false;
+    c->state = pending || c->addr.kind == ADDR_TLS ? CS_CONNECTING : CS_HANDSHAKE;
     c->rpos = c->rlen = 0;
     c->goodbye = false;
     pbuf_clear(&c->out);
@@ -199,6 +214,14 @@ static void on_welcome(panp_client *c, const panp_welcome *w)
 void conn_handshake_frame(panp_client *c, const panp_frame *f)
 {
     panp_status st;
+    if (f->kind == PANP_BODY_WELCOME && f->request_id != c->hello_id) {
+        /* A Welcome that answers no Hello: a broken broker ([PANP-CLI-6]). */
+        st_set(&st, PANP_ERR_PROTOCOL_VIOLATION, "the broker's Welcome answers request %llu, "
+               "not the Hello (%llu)", (unsigned long long)f->request_id,
+               (unsigned long long)c->hello_id);
+        conn_fail(c, &st, false);
+        return;
+    }
     if (f->kind == PANP_BODY_WELCOME) {
         on_welcome(c, &f->body.welcome);
         return;
@@ -229,9 +252,11 @@ void conn_fail(panp_client *c, const panp_status *why, bool permanent)
     st_copy(&c->last_error, &keep);
     if (c->fd >= 0) {
         io_disarm(c);
+        tls_end(c);
         close(c->fd);
         c->fd = -1;
     }
+    c->tcp_up = false;
     c->gen++;
     panp_framer_free(c->framer);
     c->framer = NULL;
@@ -327,15 +352,17 @@ void conn_timer(panp_client *c)
     case CS_IDLE:
         if (c->deadline >= 0 && now >= c->deadline) {
             c->deadline = -1;
+            /* A refused combination of options cannot get better. */
             if (conn_start(c, &st) != PANP_OK)
-                conn_fail(c, &st, false);
+                conn_fail(c, &st, st.code == PANP_ERR_INVALID_ARGUMENT);
         }
         break;
     case CS_CONNECTING:
     case CS_HANDSHAKE:
         if (c->deadline >= 0 && now >= c->deadline)
-            conn_lost_code(c, PANP_ERR_TIMEOUT, "no Welcome from %s within %d ms", c->broker,
-                           c->connect_timeout_ms);
+            conn_lost_code(c, PANP_ERR_TIMEOUT, "no Welcome from %s within %d ms%s", c->broker,
+                           c->connect_timeout_ms,
+                           c->state == CS_CONNECTING && c->tcp_up ? " (the TLS handshake did not finish)" : "");
         break;
     case CS_READY: {
         int64_t oldest = req_oldest_ms(c), to = answer_timeout(c);
@@ -394,7 +421,7 @@ panp_error_code panp_async_connect(const panp_options *opt, panp_client **out, p
     panp_status local;
     panp_error_code e = conn_start(c, &local);
     if (e != PANP_OK) {
-        if (!c->reconnect) {
+        if (!c->reconnect || e == PANP_ERR_INVALID_ARGUMENT) {
             st_copy(st, &local);
             client_destroy(c);
             return e;
@@ -450,6 +477,7 @@ void client_destroy(panp_client *c)
     c->freeing = true;
     if (c->fd >= 0) {
         io_disarm(c);
+        tls_end(c);
         close(c->fd);
         c->fd = -1;
     }
@@ -479,6 +507,7 @@ void client_destroy(panp_client *c)
     for (size_t i = 0; i < c->info_nstrings; i++)
         free(c->info_strings[i]);
     free(c->info_strings);
+    tls_free(c);
     free(c->broker);
     free(c->token);
     free(c->session_label);

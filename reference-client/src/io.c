@@ -48,31 +48,62 @@ panp_error_code io_put_frame(panp_client *c, pbuf *dst, const panp_frame *f, pan
 
 /* ---- writing ---------------------------------------------------------------- */
 
+/* CS_CONNECTING: the TCP connect, then on tls: the TLS handshake.  True
+ * once the connection may carry frames (CS_HANDSHAKE). */
+static bool io_connecting(panp_client *c)
+{
+    panp_status st;
+    if (!c->tcp_up) {
+        if (addr_finish(c->fd, &c->addr, &st) != PANP_OK) {
+            conn_lost(c, &st);
+            return false;
+        }
+        c->tcp_up = true;
+    }
+    if (c->addr.kind == ADDR_TLS) {
+        if (!c->ssl && tls_start(c, &st) != PANP_OK) {
+            conn_lost(c, &st);
+            return false;
+        }
+        int r = tls_handshake(c, &st);
+        if (r < 0)
+            conn_lost(c, &st);
+        if (r <= 0)
+            return false;
+    }
+    c->state = CS_HANDSHAKE;
+    return true;
+}
+
 void io_write(panp_client *c)
 {
     if (c->fd < 0)
         return;
-    if (c->state == CS_CONNECTING) {
-        panp_status st;
-        if (addr_finish(c->fd, &c->addr, &st) != PANP_OK) {
-            conn_lost(c, &st);
-            return;
-        }
-        c->state = CS_HANDSHAKE;
-    }
+    if (c->state == CS_CONNECTING && !io_connecting(c))
+        return;
     while (pbuf_len(&c->out) > 0) {
-        ssize_t n = send(c->fd, pbuf_head(&c->out), pbuf_len(&c->out), MSG_NOSIGNAL);
+        panp_status st;
+        ssize_t n;
+        if (c->ssl) {
+            n = tls_send(c, pbuf_head(&c->out), pbuf_len(&c->out), &st);
+            if (n == 0)
+                return; /* waits for the socket */
+        } else {
+            n = send(c->fd, pbuf_head(&c->out), pbuf_len(&c->out), MSG_NOSIGNAL);
+        }
         if (n > 0) {
             pbuf_consume(&c->out, (size_t)n);
             c->last_send_ms = now_ms();
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (!c->ssl && n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (!c->ssl && n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (c->goodbye)
             conn_lost(c, &c->goodbye_st);
+        else if (c->ssl)
+            conn_lost(c, &st);
         else
             conn_lost_code(c, PANP_ERR_IO, "send to the broker: %s", strerror(errno));
         return;
@@ -128,15 +159,21 @@ static void io_process(panp_client *c)
     while (c->gen == gen && c->rpos < c->rlen) {
         size_t used = 0, len = 0;
         const uint8_t *body = NULL;
+        const uint8_t *chunk = c->rbuf + c->rpos;
+        size_t chunk_len = c->rlen - c->rpos;
         panp_status st;
-        panp_framer_result fr = panp_framer_feed(c->framer, c->rbuf + c->rpos, c->rlen - c->rpos,
-                                                 &used, &body, &len, &st);
+        panp_framer_result fr = panp_framer_feed(c->framer, chunk, chunk_len, &used, &body, &len, &st);
         c->rpos += used;
         if (fr == PANP_FRAMER_NEED_MORE)
             break;
         if (fr == PANP_FRAMER_ERROR) {
-            conn_lost_code(c, PANP_ERR_PROTOCOL_VIOLATION, "bad input from the broker: %s",
-                           st.message);
+            /* A TLS record (alert 0x15, handshake 0x16, then version 3.x)
+             * where the preface should be: a tls: listener. */
+            bool tls_reply = c->state == CS_HANDSHAKE && !c->ssl && chunk_len >= 2 &&
+                             (chunk[0] == 0x15 || chunk[0] == 0x16) && chunk[1] == 0x03;
+            conn_lost_code(c, PANP_ERR_PROTOCOL_VIOLATION, "bad input from the broker: %s%s",
+                           st.message,
+                           tls_reply ? " (it answered with TLS: connect with a tls: address)" : "");
             return;
         }
         panp_frame *f = NULL;
@@ -165,9 +202,20 @@ void io_read(panp_client *c)
         return;
     c->rpos = c->rlen = 0;
     ssize_t n;
-    do
-        n = recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
-    while (n < 0 && errno == EINTR);
+    if (c->ssl) {
+        panp_status st;
+        n = tls_recv(c, c->rbuf, sizeof c->rbuf, &st);
+        if (n == -1)
+            return; /* waits for the socket */
+        if (n == -2) {
+            conn_lost(c, &st);
+            return;
+        }
+    } else {
+        do
+            n = recv(c->fd, c->rbuf, sizeof c->rbuf, 0);
+        while (n < 0 && errno == EINTR);
+    }
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return;
@@ -190,7 +238,7 @@ void io_read(panp_client *c)
 
 bool panp_pending(const panp_client *c)
 {
-    return c->rpos < c->rlen || c->done_head != NULL;
+    return c->rpos < c->rlen || c->done_head != NULL || tls_pending(c);
 }
 
 /* ---- event-loop hooks ----------------------------------------------------------- */
@@ -217,8 +265,11 @@ void io_arm(panp_client *c)
     if (!c->async || !c->hooked || c->freeing)
         return;
     int fd = c->fd;
-    bool want_r = talking(c);
-    bool want_w = fd >= 0 && (c->state == CS_CONNECTING || (talking(c) && pbuf_len(&c->out) > 0));
+    /* tls: while CS_CONNECTING the handshake says which way it waits. */
+    bool tls_hs = fd >= 0 && c->state == CS_CONNECTING && c->tcp_up && c->addr.kind == ADDR_TLS;
+    bool want_r = talking(c) || (tls_hs && c->tls_hs_want_read);
+    bool want_w = fd >= 0 && ((c->state == CS_CONNECTING && !(tls_hs && c->tls_hs_want_read)) ||
+                              (talking(c) && (pbuf_len(&c->out) > 0 || c->tls_rd_wants_w)));
     if (fd != c->armed_fd) {
         io_disarm(c);
         c->armed_fd = fd;
@@ -285,17 +336,26 @@ void io_leave(panp_client *c)
 void panp_async_on_readable(panp_client *c)
 {
     io_enter(c);
-    if (c->state == CS_CONNECTING)
-        io_write(c); /* readiness while connecting means the connect ended */
-    else
+    if (c->state == CS_CONNECTING) {
+        io_write(c); /* readiness while connecting: the connect ended, or the TLS handshake moves */
+    } else {
+        uint64_t gen = c->gen;
         io_read(c);
+        /* Records OpenSSL already decrypted never make the fd readable. */
+        while (c->gen == gen && talking(c) && c->rpos >= c->rlen && tls_pending(c))
+            io_read(c);
+    }
     io_leave(c);
 }
 
 void panp_async_on_writable(panp_client *c)
 {
     io_enter(c);
-    io_write(c);
+    uint64_t gen = c->gen;
+    if (c->tls_rd_wants_w && talking(c))
+        io_read(c); /* a TLS read that waited for writability */
+    if (c->gen == gen)
+        io_write(c);
     io_leave(c);
 }
 
@@ -315,6 +375,10 @@ void io_drive(panp_client *c, int wait_ms)
         io_process(c);
         return;
     }
+    if (talking(c) && tls_pending(c)) { /* decrypted input OpenSSL holds */
+        io_read(c);
+        return;
+    }
     if (c->done_head) {
         req_run_done(c);
         return;
@@ -331,16 +395,18 @@ void io_drive(panp_client *c, int wait_ms)
     if (c->fd < 0 && timeout < 0)
         return; /* nothing could ever wake us */
     struct pollfd p = {.fd = c->fd};
+    bool tls_hs = c->state == CS_CONNECTING && c->tcp_up && c->addr.kind == ADDR_TLS;
     if (c->fd >= 0)
         p.events = c->state == CS_CONNECTING
-                       ? POLLOUT
-                       : (short)(POLLIN | (pbuf_len(&c->out) > 0 ? POLLOUT : 0));
+                       ? (tls_hs && c->tls_hs_want_read ? POLLIN : POLLOUT)
+                       : (short)(POLLIN | (pbuf_len(&c->out) > 0 || c->tls_rd_wants_w ? POLLOUT : 0));
     uint64_t gen = c->gen;
     int n = poll(&p, c->fd >= 0 ? 1 : 0, timeout);
     if (n > 0) {
         if (c->state == CS_CONNECTING || (p.revents & POLLOUT))
             io_write(c);
-        if (c->gen == gen && (p.revents & (POLLIN | POLLHUP | POLLERR)))
+        if (c->gen == gen && c->state != CS_CONNECTING &&
+            (p.revents & (POLLIN | POLLHUP | POLLERR) || c->tls_rd_wants_w))
             io_read(c);
     }
     conn_timer(c);

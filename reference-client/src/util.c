@@ -63,6 +63,7 @@ const char *panp_strerror(panp_error_code code)
     case (int)PANP_ERR_TIMEOUT: return "TIMEOUT";
     case (int)PANP_ERR_DISCONNECTED: return "DISCONNECTED";
     case (int)PANP_ERR_NOMEM: return "NOMEM";
+    case (int)PANP_ERR_TLS: return "TLS";
     case 0: return "OK";
     default: return panp_error_code_name(code);
     }

@@ -30,8 +30,11 @@ static void test_addr_parse(void **state)
     assert_int_equal(addr_parse("tcp:[::1]:7", &a, &st), PANP_OK);
     assert_string_equal(a.host, "::1");
     assert_string_equal(a.port, "7");
+    assert_int_equal(addr_parse("tls:h:1", &a, &st), PANP_OK); /* SPEC 4.4 */
+    assert_int_equal(a.kind, ADDR_TLS);
+    assert_string_equal(a.host, "h");
     const char *bad[] = {"", "unix:", "tcp:host", "tcp::80", "tcp:h:x1", "tcp:[::1]7",
-                         "http://x", "tls:h:1"};
+                         "http://x", "tls:h", "tls:[::1]7"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(addr_parse(bad[i], &a, &st), PANP_ERR_INVALID_ARGUMENT);
         assert_non_null(strstr(st.message, "broker address"));

@@ -145,6 +145,11 @@ static void reject(core *c, core_conn *conn, const panp_status *st)
 {
     bool fatal_error = st->code == PANP_ERR_PROTOCOL_VIOLATION ||
                        st->code == PANP_ERR_FRAME_TOO_LARGE || conn->state != CS_READY;
+#ifdef PANPD_BROKEN_MALFORMED_NO_CLOSE
+    /* BROKEN ON PURPOSE (conformance/broken.mk): a malformed frame in READY is answered
+     * without closing the connection */
+    if (st->code == PANP_ERR_PROTOCOL_VIOLATION && conn->state == CS_READY) fatal_error = false;
+#endif
     emit_error(c, conn, st->request_id, st->code, st->field, fatal_error, "%s", st->message);
     if (fatal_error) conn_fail(c, conn, CS_CLOSING);
 }
@@ -252,24 +257,29 @@ static const char *hello_identify(core *c, core_conn *conn, uint64_t rid, const 
         conn_fail(c, conn, CS_CLOSING);
         return NULL;
     }
-    panp_auth offered = conn->transport == CORE_TRANSPORT_UNIX ? PANP_AUTH_EXTERNAL : PANP_AUTH_TOKEN;
-    if (h->auth != offered) {
+    /* SPEC 4.2 to 4.4: unix offers EXTERNAL, tcp TOKEN, a tls listener
+     * what its configuration says. */
+    unsigned want = h->auth == PANP_AUTH_EXTERNAL ? CORE_OFFER_EXTERNAL : CORE_OFFER_TOKEN;
+    if (!(conn->offers & want)) {
         fatal(c, conn, rid, PANP_ERR_UNAUTHENTICATED, "hello.auth",
-              offered == PANP_AUTH_EXTERNAL ? "hello.auth: this transport offers EXTERNAL only"
-                                            : "hello.auth: this transport offers TOKEN only");
+              conn->offers == CORE_OFFER_EXTERNAL ? "hello.auth: this transport offers EXTERNAL only"
+                                                  : "hello.auth: this transport offers TOKEN only");
         return NULL;
     }
     const char *user = NULL;
-    if (offered == PANP_AUTH_EXTERNAL) {
+    if (want == CORE_OFFER_EXTERNAL) {
         user = conn->transport_user;
         if (!user || !*user) {
             fatal(c, conn, rid, PANP_ERR_UNAUTHENTICATED, "hello.auth",
-                  "hello.auth: the peer's uid has no user name");
+                  conn->transport == CORE_TRANSPORT_TLS
+                      ? "hello.auth: no verified client certificate maps to a user"
+                      : "hello.auth: the peer's uid has no user name");
             return NULL;
         }
     } else {
-        /* Off the local host a bearer token would travel in clear text. */
-        if (!conn->loopback && !c->cfg->allow_remote_tokens) {
+        /* Off the local host a bearer token would travel in clear text
+         * (SPEC SEC-9); inside TLS it does not. */
+        if (conn->transport == CORE_TRANSPORT_TCP && !conn->loopback && !c->cfg->allow_remote_tokens) {
             fatal(c, conn, rid, PANP_ERR_UNAUTHENTICATED, "hello.token",
                   "hello.token: authentication failed");
             return NULL;

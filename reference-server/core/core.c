@@ -126,6 +126,8 @@ core_conn *core_connect(core *c, const core_peer *peer, uint64_t now)
     }
     conn->serial = c->next_serial++;
     conn->transport = peer->transport;
+    conn->offers = peer->transport == CORE_TRANSPORT_TCP ? (unsigned)CORE_OFFER_TOKEN
+                                                         : (unsigned)CORE_OFFER_EXTERNAL;
     conn->loopback = peer->loopback;
     conn->state = CS_AWAIT_PREFACE;
     conn->peer_max_frame = PANP_DEFAULT_MAX_FRAME;
@@ -142,7 +144,8 @@ core_conn *core_connect(core *c, const core_peer *peer, uint64_t now)
     c->npending++;
     c->stats.conns++;
     conn_rearm(c, conn);
-    core_log(c, LOG_INFO, conn, "connected via %s", peer->transport == CORE_TRANSPORT_UNIX ? "unix" : "tcp");
+    core_log(c, LOG_INFO, conn, "connected via %s",
+             peer->transport == CORE_TRANSPORT_UNIX ? "unix" : peer->transport == CORE_TRANSPORT_TLS ? "tls" : "tcp");
     return conn;
 }
 
@@ -269,6 +272,20 @@ void core_conn_set_data(core_conn *conn, void *data)
 void *core_conn_data(const core_conn *conn)
 {
     return conn->data;
+}
+
+void core_conn_set_offers(core_conn *conn, unsigned offers)
+{
+    conn->offers = offers;
+}
+
+int core_conn_set_transport_user(core_conn *conn, const char *user)
+{
+    char *dup = user ? strdup(user) : NULL;
+    if (user && !dup) return -1;
+    free(conn->transport_user);
+    conn->transport_user = dup;
+    return 0;
 }
 
 uint32_t core_conn_serial(const core_conn *conn)

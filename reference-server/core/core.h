@@ -34,8 +34,13 @@ typedef struct core_conn core_conn;
 
 typedef enum {
     CORE_TRANSPORT_UNIX = 1, /* offers EXTERNAL: identity from peer credentials */
-    CORE_TRANSPORT_TCP = 2   /* offers TOKEN */
+    CORE_TRANSPORT_TCP = 2,  /* offers TOKEN */
+    CORE_TRANSPORT_TLS = 3   /* offers what its listener is configured for (core_conn_set_offers):
+                                EXTERNAL (the verified client certificate), TOKEN, or both */
 } core_transport;
+
+/* Hello.auth mechanisms a connection may use (core_conn_set_offers). */
+enum { CORE_OFFER_EXTERNAL = 1, CORE_OFFER_TOKEN = 2 };
 
 typedef struct core_peer {
     core_transport transport;
@@ -101,6 +106,14 @@ void core_conn_wrote(core *c, core_conn *conn, size_t n, uint64_t now);
 size_t core_conn_queued(const core_conn *conn);
 
 void core_conn_set_data(core_conn *conn, void *data);
+/* The EXTERNAL identity proved after core_connect(), as a tls: connection's
+ * client certificate is, before its first byte is handed to the core.
+ * NULL: none.  0, or -1 when out of memory. */
+int core_conn_set_transport_user(core_conn *conn, const char *user);
+/* The Hello.auth mechanisms (CORE_OFFER_*) a connection may use, before its
+ * first byte: a tls: listener's configuration.  Without this call unix
+ * offers EXTERNAL, tcp TOKEN and tls EXTERNAL. */
+void core_conn_set_offers(core_conn *conn, unsigned offers);
 void *core_conn_data(const core_conn *conn);
 uint32_t core_conn_serial(const core_conn *conn);
 const char *core_conn_user(const core_conn *conn); /* "" before Hello */

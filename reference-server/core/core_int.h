@@ -56,6 +56,7 @@ struct core_conn {
     conn_state state;
     bool torn_down;     /* its channels, conversations and registrations are gone */
     core_transport transport;
+    unsigned offers;     /* CORE_OFFER_* */
     bool loopback;
     char *transport_user;
     char *address;

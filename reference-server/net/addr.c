@@ -20,12 +20,13 @@ static int parse_port(const char *p, char out[6])
     return 0;
 }
 
-static int parse_tcp(const char *spec, const char *rest, listen_addr *out, char *err, size_t errlen)
+static int parse_inet(const char *spec, const char *rest, listen_addr *out, addr_kind kind, char *err,
+                      size_t errlen)
 {
     const char *colon;
     if (rest[0] == '[') {
         const char *close = strchr(rest, ']');
-        if (!close || close[1] != ':') return bad(err, errlen, spec, "want tcp:[IPV6]:PORT");
+        if (!close || close[1] != ':') return bad(err, errlen, spec, "want tcp:[IPV6]:PORT or tls:[IPV6]:PORT");
         size_t n = (size_t)(close - rest - 1);
         if (n == 0 || n >= sizeof(out->host)) return bad(err, errlen, spec, "bad host");
         memcpy(out->host, rest + 1, n);
@@ -34,19 +35,19 @@ static int parse_tcp(const char *spec, const char *rest, listen_addr *out, char 
     } else {
         colon = strrchr(rest, ':');
         if (!colon) {
-            /* tcp:PORT: loopback, the binding's safe default (SPEC TRANS-7) */
+            /* tcp:PORT, tls:PORT: loopback, the binding's safe default (SPEC TRANS-9) */
             snprintf(out->host, sizeof(out->host), "127.0.0.1");
             colon = rest - 1;
         } else {
             size_t n = (size_t)(colon - rest);
             if (n == 0 || n >= sizeof(out->host) || memchr(rest, ':', n))
-                return bad(err, errlen, spec, "want tcp:HOST:PORT (IPv6 in brackets)");
+                return bad(err, errlen, spec, "want tcp:HOST:PORT or tls:HOST:PORT (IPv6 in brackets)");
             memcpy(out->host, rest, n);
             out->host[n] = 0;
         }
     }
     if (parse_port(colon + 1, out->port) != 0) return bad(err, errlen, spec, "bad port");
-    out->kind = ADDR_TCP;
+    out->kind = kind;
     return 0;
 }
 
@@ -61,8 +62,7 @@ int addr_parse(const char *spec, listen_addr *out, char *err, size_t errlen)
         out->kind = ADDR_UNIX;
         return 0;
     }
-    if (strncmp(spec, "tcp:", 4) == 0) return parse_tcp(spec, spec + 4, out, err, errlen);
-    if (strncmp(spec, "tls:", 4) == 0)
-        return bad(err, errlen, spec, "the tls binding is reserved and not implemented");
-    return bad(err, errlen, spec, "want unix:PATH or tcp:HOST:PORT");
+    if (strncmp(spec, "tcp:", 4) == 0) return parse_inet(spec, spec + 4, out, ADDR_TCP, err, errlen);
+    if (strncmp(spec, "tls:", 4) == 0) return parse_inet(spec, spec + 4, out, ADDR_TLS, err, errlen);
+    return bad(err, errlen, spec, "want unix:PATH, tcp:HOST:PORT or tls:HOST:PORT");
 }

@@ -1,10 +1,22 @@
-/* net.c - sockets, libevent and the core (see net.h).
+/* net.c - sockets, libevent, TLS and the core (see net.h).
  *
  * The core never calls into this file except through its hooks; the wake
  * hook only marks a connection "dirty".  After every event this layer runs
  * the dirty list and turns each connection's core_conn_io() into socket
  * actions (write, half-close, close), so no socket is touched while the
- * core is walking its own lists. */
+ * core is walking its own lists.
+ *
+ * tls: connections use OpenSSL directly on the non-blocking socket rather
+ * than libevent's OpenSSL bufferevents: this layer already owns its fds and
+ * writes the core's queue with one sendmsg() per batch, and what it needs
+ * around TLS (a handshake deadline before the core sees a byte, the
+ * identity from the certificate handed to the core before the preface,
+ * close_notify then a half-close while still reading, exact control of
+ * how many bytes leave the core's bounded queue) is a few lines on an SSL
+ * object and would be extra buffering and callbacks around a bufferevent.
+ * The core hands bytes to TLS through a 16 KiB stage (one record): what
+ * it counts as written is what OpenSSL has taken, and SSL_write() is always
+ * retried with the same bytes. */
 #include "net.h"
 
 #include <errno.h>
@@ -13,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <openssl/err.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,38 +43,67 @@
 
 #include "addr.h"
 #include "list.h"
+#include "panp/codec.h"
+#include "tls.h"
 
 #define MAX_LISTENERS 16
 #define READ_CHUNK 65536
 #define WRITE_IOVS 64
+#define TLS_STAGE 16384     /* one TLS record of plaintext */
+#define TLS_READS_PER_EVENT 8
+
+typedef struct nlistener nlistener;
 
 typedef struct nconn {
     struct net *n;
+    nlistener *l;
     int fd;
     core_conn *cc;
     struct event *rev, *wev;
+    char peer[80];     /* "uid:1000" or the address: the per-peer limit's key */
+    char address[128]; /* for logs */
     bool eof;          /* the peer will send nothing more */
     bool half_closed;  /* our sending side is shut */
     bool dirty;
+    /* tls: */
+    SSL *ssl;
+    struct event *hs_timer;  /* the handshake deadline */
+    bool tls_ready;          /* handshake done */
+    bool want_write;         /* OpenSSL asked to wait for writability */
+    bool read_wants_write;   /* SSL_read() needs the socket writable */
+    bool write_wants_read;   /* SSL_write() needs the socket readable */
+    uint8_t *stage;          /* taken from the core, not yet taken by SSL_write() */
+    size_t stage_len, stage_off;
+    tls_verify_note note;
     list_node link, dirty_link;
 } nconn;
 
-typedef struct nlistener {
+struct nlistener {
     struct net *n;
     core_transport transport;
     struct evconnlistener *ev;
-    char path[108]; /* unix: removed at exit */
-} nlistener;
+    struct event *resume;   /* re-enables accepting after an accept() error */
+    char path[108];         /* unix: removed at exit */
+    char name[300];         /* as configured, for logs */
+};
 
 struct net {
+    const panpd_settings *s;
     const panpd_config *cfg;
     struct event_base *base;
     core *core;
+    tls_server *tls;
     nlistener listeners[MAX_LISTENERS];
     size_t nlisteners;
     struct event *timer, *hard_stop, *sig_term, *sig_int;
     list_node conns, dirty;
+    size_t nconns;
     bool shutting_down;
+    /* Refusals and failed handshakes are logged through a token bucket so
+     * a flood cannot turn into a flood of log lines. */
+    double log_tokens;
+    uint64_t log_refill_at;
+    unsigned log_suppressed;
 };
 
 uint64_t net_now_ms(void)
@@ -85,6 +128,31 @@ static void vlog(log_level cfg_level, log_level lv, const char *fmt, va_list ap)
 
 void net_log(const net *n, log_level lv, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(n->cfg->log_level, lv, fmt, ap);
+    va_end(ap);
+}
+
+/* At most 20 lines at once, 5 per second after that. */
+static void net_log_limited(net *n, log_level lv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void net_log_limited(net *n, log_level lv, const char *fmt, ...)
+{
+    uint64_t now = net_now_ms();
+    if (now > n->log_refill_at) {
+        n->log_tokens += (double)(now - n->log_refill_at) * 0.005;
+        if (n->log_tokens > 20) n->log_tokens = 20;
+        n->log_refill_at = now;
+    }
+    if (n->log_tokens < 1) {
+        n->log_suppressed++;
+        return;
+    }
+    n->log_tokens -= 1;
+    if (n->log_suppressed) {
+        net_log(n, LOG_WARN, "%u similar line(s) suppressed", n->log_suppressed);
+        n->log_suppressed = 0;
+    }
     va_list ap;
     va_start(ap, fmt);
     vlog(n->cfg->log_level, lv, fmt, ap);
@@ -129,16 +197,27 @@ static void conn_close(nconn *c, core_gone why)
     net *n = c->n;
     list_remove(&c->link);
     list_remove(&c->dirty_link);
+    n->nconns--;
     event_free(c->rev);
     event_free(c->wev);
+    if (c->hs_timer) event_free(c->hs_timer);
+    if (c->ssl) {
+        /* Best effort: a close_notify tells the peer the stream ended
+         * here, not that it was cut. */
+        if (c->tls_ready && !c->half_closed && why != CORE_GONE_RESET) SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        ERR_clear_error();
+    }
+    free(c->stage);
     close(c->fd);
     core_conn_set_data(c->cc, NULL);
     core_disconnect(n->core, c->cc, why, net_now_ms());
     free(c);
 }
 
-/* Writes what the core has queued.  Returns false when c was closed. */
-static bool conn_write(nconn *c)
+/* Plain sockets: writes what the core has queued.  Returns false when c
+ * was closed. */
+static bool plain_write(nconn *c)
 {
     struct iovec iov[WRITE_IOVS];
     for (;;) {
@@ -150,7 +229,10 @@ static bool conn_write(nconn *c)
             core_conn_wrote(c->n->core, c->cc, (size_t)w, net_now_ms());
             continue;
         }
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            c->want_write = true;
+            return true;
+        }
         net_log(c->n, LOG_DEBUG, "conn %u: write: %s", core_conn_serial(c->cc),
                 w < 0 ? strerror(errno) : "nothing written");
         conn_close(c, CORE_GONE_RESET);
@@ -158,11 +240,107 @@ static bool conn_write(nconn *c)
     }
 }
 
+/* Moves up to one record's worth of the core's queue into the stage. */
+static void tls_fill_stage(nconn *c)
+{
+    struct iovec iov[WRITE_IOVS];
+    int cnt = core_conn_iov(c->cc, iov, WRITE_IOVS);
+    size_t got = 0;
+    for (int i = 0; i < cnt && got < TLS_STAGE; i++) {
+        size_t k = iov[i].iov_len < TLS_STAGE - got ? iov[i].iov_len : TLS_STAGE - got;
+        memcpy(c->stage + got, iov[i].iov_base, k);
+        got += k;
+    }
+    c->stage_off = 0;
+    c->stage_len = got;
+    if (got) core_conn_wrote(c->n->core, c->cc, got, net_now_ms());
+}
+
+static void tls_io_error(nconn *c, const char *op, int r)
+{
+    char why[300];
+    int saved = errno;
+    tls_explain_failure(c->ssl, r, saved, NULL, why, sizeof(why));
+    net_log(c->n, LOG_DEBUG, "conn %u: tls %s: %s", core_conn_serial(c->cc), op, why);
+    conn_close(c, CORE_GONE_RESET);
+}
+
+/* tls: the same through the stage.  Returns false when c was closed. */
+static bool tls_write(nconn *c)
+{
+    for (;;) {
+        if (c->stage_off == c->stage_len) {
+            tls_fill_stage(c);
+            if (c->stage_len == 0) return true;
+        }
+        size_t w = 0;
+        ERR_clear_error();
+        int r = SSL_write_ex(c->ssl, c->stage + c->stage_off, c->stage_len - c->stage_off, &w);
+        if (r == 1) {
+            c->stage_off += w;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_WRITE) {
+            c->want_write = true;
+            return true;
+        }
+        if (e == SSL_ERROR_WANT_READ) {
+            c->write_wants_read = true;
+            return true;
+        }
+        tls_io_error(c, "write", r);
+        return false;
+    }
+}
+
+static bool conn_write(nconn *c)
+{
+    return c->ssl ? tls_write(c) : plain_write(c);
+}
+
+static bool staged(const nconn *c)
+{
+    return c->stage_off < c->stage_len;
+}
+
+/* Shuts our sending side: close_notify first on tls:.  False when c was
+ * closed; *later when TLS must wait for the socket. */
+static bool half_close(nconn *c)
+{
+    if (c->ssl) {
+        ERR_clear_error();
+        int r = SSL_shutdown(c->ssl);
+        if (r < 0) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_WRITE) {
+                c->want_write = true;
+                return true;
+            }
+            if (e == SSL_ERROR_WANT_READ) {
+                c->write_wants_read = true;
+                return true;
+            }
+            ERR_clear_error(); /* the peer is gone: nothing left to say */
+        }
+    }
+    shutdown(c->fd, SHUT_WR);
+    c->half_closed = true;
+    return true;
+}
+
 /* Turns the core's wishes for c into socket actions. */
 static void conn_apply(nconn *c)
 {
     unsigned io = core_conn_io(c->cc);
-    if (io & CORE_IO_WRITE) {
+    if (c->ssl && !c->tls_ready) {
+        /* Nothing to write before the preface; the Hello deadline or a
+         * shutdown may still end it. */
+        if (io & CORE_IO_CLOSE) conn_close(c, CORE_GONE_RESET);
+        return;
+    }
+    c->want_write = false;
+    if ((io & CORE_IO_WRITE) || staged(c)) {
         if (!conn_write(c)) return;
         io = core_conn_io(c->cc);
     }
@@ -170,19 +348,16 @@ static void conn_apply(nconn *c)
         conn_close(c, CORE_GONE_FLUSHED);
         return;
     }
-    if (io & CORE_IO_DRAINED) {
+    if ((io & CORE_IO_DRAINED) && !staged(c)) {
         /* Everything is out.  Shut our side and read until the peer's EOF,
          * so a reset cannot destroy the last frames unread (SPEC ERR-4). */
         if (c->eof) {
             conn_close(c, CORE_GONE_FLUSHED);
             return;
         }
-        if (!c->half_closed) {
-            shutdown(c->fd, SHUT_WR);
-            c->half_closed = true;
-        }
+        if (!c->half_closed && !half_close(c)) return;
     }
-    if (io & CORE_IO_WRITE) event_add(c->wev, NULL);
+    if (c->want_write || c->read_wants_write) event_add(c->wev, NULL);
     else event_del(c->wev);
 }
 
@@ -212,23 +387,162 @@ static void settle(net *n)
     if (n->shutting_down && core_conn_count(n->core) == 0) event_base_loopbreak(n->base);
 }
 
+static void got_eof(nconn *c)
+{
+    c->eof = true;
+    event_del(c->rev);
+    core_on_eof(c->n->core, c->cc, net_now_ms());
+    hook_wake(c->n, c->cc);
+}
+
+static void plain_read(nconn *c)
+{
+    uint8_t buf[READ_CHUNK];
+    ssize_t r = read(c->fd, buf, sizeof(buf));
+    if (r > 0) {
+        core_on_bytes(c->n->core, c->cc, buf, (size_t)r, net_now_ms());
+    } else if (r == 0) {
+        got_eof(c);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        net_log(c->n, LOG_DEBUG, "conn %u: read: %s", core_conn_serial(c->cc), strerror(errno));
+        conn_close(c, CORE_GONE_RESET);
+    }
+}
+
+/* Decrypted bytes to the core, a bounded number of records per event (the
+ * rest is read on the next turn of the loop).  False when c was closed. */
+static bool tls_read(nconn *c)
+{
+    uint8_t buf[TLS_STAGE];
+    c->read_wants_write = false;
+    for (int i = 0; i < TLS_READS_PER_EVENT && !c->eof; i++) {
+        size_t got = 0;
+        ERR_clear_error();
+        int r = SSL_read_ex(c->ssl, buf, sizeof(buf), &got);
+        if (r == 1) {
+            core_on_bytes(c->n->core, c->cc, buf, got, net_now_ms());
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ) return true;
+        if (e == SSL_ERROR_WANT_WRITE) {
+            c->read_wants_write = true;
+            hook_wake(c->n, c->cc);
+            return true;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) { /* close_notify, or EOF (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+            got_eof(c);
+            return true;
+        }
+        tls_io_error(c, "read", r);
+        return false;
+    }
+    if (!c->eof && SSL_has_pending(c->ssl)) event_active(c->rev, EV_READ, 1);
+    return true;
+}
+
+/* The handshake is done: who is it, by the certificate? */
+static bool tls_established(nconn *c)
+{
+    net *n = c->n;
+    const panpd_tls_settings *t = &n->s->tls;
+    char user[256], why[300], desc[300], sess[96];
+    tls_describe_session(c->ssl, sess, sizeof(sess));
+    c->tls_ready = true;
+    evtimer_del(c->hs_timer);
+    bool named = tls_peer_user(n->tls, c->ssl, user, sizeof(user), why, sizeof(why), desc, sizeof(desc));
+    if (named && core_conn_set_transport_user(c->cc, user) != 0) {
+        net_log(n, LOG_ERROR, "conn %u: out of memory", core_conn_serial(c->cc));
+        conn_close(c, CORE_GONE_RESET);
+        return false;
+    }
+    if (named)
+        net_log(n, LOG_INFO, "conn %u: tls from %s: %s, %s -> user %s", core_conn_serial(c->cc), c->address,
+                sess, desc, user);
+    else if (desc[0] || t->client_cert == TLS_CLIENT_CERT_REQUIRED)
+        /* A verified certificate that names nobody: EXTERNAL will fail. */
+        net_log(n, LOG_WARN, "conn %u: tls from %s: %s, %s names no user: %s", core_conn_serial(c->cc),
+                c->address, sess, desc, why);
+    else
+        net_log(n, LOG_INFO, "conn %u: tls from %s: %s, no client certificate", core_conn_serial(c->cc),
+                c->address, sess);
+    return true;
+}
+
+/* A plain tcp: panp client on a tls: listener: it sent the whole panp
+ * preface in clear (its 0x89 starts no TLS record).  It hears, in clear,
+ * the preface and a fatal Error saying where it went wrong, rather than a
+ * silent close; nothing else happens on the connection (SPEC TRANS-20).
+ * True when c was such a client (and is closed). */
+static bool plaintext_panp_client(nconn *c)
+{
+    uint8_t first[PANP_PREFACE_LEN];
+    ssize_t got = recv(c->fd, first, sizeof(first), MSG_PEEK | MSG_DONTWAIT);
+    if (got != PANP_PREFACE_LEN || memcmp(first, PANP_PREFACE, PANP_PREFACE_LEN) != 0) return false;
+    uint8_t out[512];
+    memcpy(out, PANP_PREFACE, PANP_PREFACE_LEN);
+    panp_frame f = {.request_id = 0, .kind = PANP_BODY_ERROR};
+    f.body.error = (panp_error_msg){.code = PANP_ERR_PROTOCOL_VIOLATION, .fatal = true,
+                                    .message = "this address speaks TLS: connect with tls:HOST:PORT"};
+    size_t need = 0;
+    panp_status st;
+    if (panp_encode_delimited(PANP_BACKEND_PROTOBUF_C, &f, out + PANP_PREFACE_LEN,
+                              sizeof(out) - PANP_PREFACE_LEN, &need, &st) == PANP_ERR_UNSPECIFIED)
+        (void)!send(c->fd, out, PANP_PREFACE_LEN + need, MSG_NOSIGNAL | MSG_DONTWAIT);
+    net_log_limited(c->n, LOG_WARN, "conn %u: a plain tcp: panp client on tls listener %s, from %s: told so, closing",
+                    core_conn_serial(c->cc), c->l->name, c->address);
+    shutdown(c->fd, SHUT_WR);
+    char junk[4096];
+    for (int i = 0; i < 16 && recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++) {}
+    conn_close(c, CORE_GONE_RESET);
+    return true;
+}
+
+/* One step of the server handshake.  True when it is complete and c is
+ * alive; false when it needs the socket again or c was closed. */
+static bool tls_handshake(nconn *c)
+{
+    if (SSL_in_before(c->ssl) && plaintext_panp_client(c)) return false;
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) return tls_established(c);
+    int saved = errno;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) return false;
+    if (e == SSL_ERROR_WANT_WRITE) {
+        event_add(c->wev, NULL);
+        return false;
+    }
+    char why[400];
+    tls_explain_failure(c->ssl, r, saved, &c->note, why, sizeof(why));
+    net_log_limited(c->n, LOG_WARN, "conn %u: tls handshake with %s failed: %s",
+                    core_conn_serial(c->cc), c->address, why);
+    /* What the client sent and we will never read would turn our close
+     * into a reset, which can destroy the alert OpenSSL just queued: take
+     * it first, so the client reads why. */
+    char junk[4096];
+    for (int i = 0; i < 16 && recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++) {}
+    conn_close(c, CORE_GONE_RESET);
+    return false;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     nconn *c = arg;
     net *n = c->n;
-    uint8_t buf[READ_CHUNK];
+    (void)fd;
     (void)what;
-    ssize_t r = read(fd, buf, sizeof(buf));
-    if (r > 0) {
-        core_on_bytes(n->core, c->cc, buf, (size_t)r, net_now_ms());
-    } else if (r == 0) {
-        c->eof = true;
-        event_del(c->rev);
-        core_on_eof(n->core, c->cc, net_now_ms());
-        hook_wake(n, c->cc);
-    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        net_log(n, LOG_DEBUG, "conn %u: read: %s", core_conn_serial(c->cc), strerror(errno));
-        conn_close(c, CORE_GONE_RESET);
+    if (!c->ssl) {
+        plain_read(c);
+    } else if (!c->tls_ready) {
+        if (tls_handshake(c)) tls_read(c);
+    } else {
+        if (c->write_wants_read) {
+            c->write_wants_read = false;
+            hook_wake(n, c->cc); /* the write is retried in settle() */
+        }
+        tls_read(c);
     }
     settle(n);
 }
@@ -239,7 +553,30 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     net *n = c->n;
     (void)fd;
     (void)what;
+    if (c->ssl && !c->tls_ready) {
+        event_del(c->wev);
+        if (tls_handshake(c)) tls_read(c);
+        settle(n);
+        return;
+    }
+    if (c->ssl && c->read_wants_write && !tls_read(c)) {
+        settle(n);
+        return;
+    }
     hook_wake(n, c->cc);
+    settle(n);
+}
+
+static void on_handshake_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    nconn *c = arg;
+    net *n = c->n;
+    (void)fd;
+    (void)what;
+    net_log_limited(n, LOG_INFO, "conn %u: tls handshake with %s not finished within %u ms "
+                    "(limits.tls_handshake_timeout_ms); closing",
+                    core_conn_serial(c->cc), c->address, n->s->net.tls_handshake_timeout_ms);
+    conn_close(c, CORE_GONE_RESET);
     settle(n);
 }
 
@@ -256,7 +593,7 @@ static bool is_loopback(const struct sockaddr *sa)
 }
 
 /* The unix peer's user name, from the kernel's credentials for the socket
- * (SPEC TRANS-5); false when the kernel will not say. */
+ * (SPEC TRANS-6); false when the kernel will not say. */
 static bool unix_identity(int fd, char *user, size_t ulen, char *id, size_t idlen)
 {
     struct ucred cred;
@@ -271,15 +608,26 @@ static bool unix_identity(int fd, char *user, size_t ulen, char *id, size_t idle
     return true;
 }
 
+static size_t conns_of_peer(const net *n, const char *peer)
+{
+    size_t k = 0;
+    const list_node *p;
+    list_for_each(p, &n->conns) {
+        const nconn *o = list_entry(p, nconn, link);
+        if (strcmp(o->peer, peer) == 0) k++;
+    }
+    return k;
+}
+
 static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
     nlistener *l = arg;
     net *n = l->n;
+    const panpd_net_limits *lim = &n->s->net;
     char user[256] = "", id[80] = "", address[128] = "";
     core_peer peer = {.transport = l->transport};
     (void)ev;
-    (void)salen;
     if (l->transport == CORE_TRANSPORT_UNIX) {
         if (!unix_identity(fd, user, sizeof(user), id, sizeof(id))) {
             net_log(n, LOG_WARN, "accept: no peer credentials: %s", strerror(errno));
@@ -298,30 +646,79 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
+    /* Limits before any state is kept (SPEC SEC-12). */
+    size_t same = 0;
+    if (n->nconns >= lim->max_connections || (same = conns_of_peer(n, id)) >= lim->max_connections_per_peer) {
+        if (n->nconns >= lim->max_connections)
+            net_log_limited(n, LOG_WARN, "refusing a connection from %s on %s: %zu connections open "
+                            "(limits.max_connections)", address, l->name, n->nconns);
+        else
+            net_log_limited(n, LOG_WARN, "refusing a connection from %s on %s: %zu connections open from %s "
+                            "(limits.max_connections_per_peer)", address, l->name, same, id);
+        close(fd);
+        return;
+    }
     peer.address = address;
     peer.peer_id = id;
     nconn *c = calloc(1, sizeof(*c));
     core_conn *cc = c ? core_connect(n->core, &peer, net_now_ms()) : NULL;
-    if (!cc) {
-        net_log(n, LOG_INFO, "connection from %s refused", address);
+    if (!cc) { /* the core said why */
+        net_log(n, LOG_DEBUG, "connection from %s refused", address);
         free(c);
         close(fd);
         settle(n);
         return;
     }
     c->n = n;
+    c->l = l;
     c->fd = fd;
     c->cc = cc;
+    snprintf(c->peer, sizeof(c->peer), "%s", id);
+    snprintf(c->address, sizeof(c->address), "%s", address);
     list_init(&c->dirty_link);
     c->rev = event_new(n->base, fd, EV_READ | EV_PERSIST, on_read, c);
     c->wev = event_new(n->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     list_add_tail(&n->conns, &c->link);
+    n->nconns++;
     core_conn_set_data(cc, c);
-    if (!c->rev || !c->wev || event_add(c->rev, NULL) != 0) {
+    bool ok = c->rev && c->wev;
+    if (ok && l->transport == CORE_TRANSPORT_TLS) {
+        core_conn_set_offers(cc, (n->s->tls.offer_external ? CORE_OFFER_EXTERNAL : 0u) |
+                                     (n->s->tls.offer_token ? CORE_OFFER_TOKEN : 0u));
+        /* The core runs the Hello deadline from now; the handshake has its
+         * own, shorter one. */
+        uint32_t ms = n->s->net.tls_handshake_timeout_ms;
+        struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+        c->stage = malloc(TLS_STAGE);
+        c->ssl = c->stage ? tls_server_ssl(n->tls, fd, &c->note) : NULL;
+        c->hs_timer = c->ssl ? evtimer_new(n->base, on_handshake_timeout, c) : NULL;
+        ok = c->hs_timer && evtimer_add(c->hs_timer, &tv) == 0;
+    }
+    if (!ok || event_add(c->rev, NULL) != 0) {
         net_log(n, LOG_ERROR, "cannot watch a new connection");
         conn_close(c, CORE_GONE_RESET);
     }
     settle(n);
+}
+
+/* accept() failed (EMFILE, ENFILE, ENOBUFS): the listening socket stays
+ * readable, so stop watching it for a moment instead of spinning. */
+static void on_accept_error(struct evconnlistener *ev, void *arg)
+{
+    nlistener *l = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    net_log_limited(l->n, LOG_WARN, "accept on %s: %s; pausing for 250 ms", l->name, strerror(err));
+    evconnlistener_disable(ev);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 250000};
+    evtimer_add(l->resume, &tv);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    nlistener *l = arg;
+    (void)fd;
+    (void)what;
+    if (l->ev) evconnlistener_enable(l->ev);
 }
 
 /* ---- listening */
@@ -340,6 +737,19 @@ static int mkdir_parent(const char *path)
         *p = '/';
     }
     return mkdir(dir, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int watch(net *n, nlistener *l, int fd, char *err, size_t errlen)
+{
+    l->ev = evconnlistener_new(n->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    l->resume = l->ev ? evtimer_new(n->base, on_resume, l) : NULL;
+    if (!l->ev || !l->resume) {
+        snprintf(err, errlen, "%s: cannot watch the socket", l->name);
+        if (!l->ev) close(fd);
+        return -1;
+    }
+    evconnlistener_set_error_cb(l->ev, on_accept_error);
+    return 0;
 }
 
 static int listen_unix(net *n, const listen_addr *a, nlistener *l, char *err, size_t errlen)
@@ -372,9 +782,7 @@ static int listen_unix(net *n, const listen_addr *a, nlistener *l, char *err, si
     if (listen(fd, 128) != 0) goto fail;
     l->transport = CORE_TRANSPORT_UNIX;
     snprintf(l->path, sizeof(l->path), "%s", a->path);
-    l->ev = evconnlistener_new(n->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                               -1, fd);
-    if (!l->ev) goto fail;
+    if (watch(n, l, fd, err, errlen) != 0) return -1;
     net_log(n, LOG_INFO, "listening on unix:%s", a->path);
     return 0;
 fail:
@@ -383,27 +791,41 @@ fail:
     return -1;
 }
 
-static int listen_tcp(net *n, const listen_addr *a, nlistener *l, char *err, size_t errlen)
+/* tcp: and tls:.  A plain tcp: listener off the loopback would take bearer
+ * tokens in clear text from the network: refused unless the configuration
+ * says insecure_plaintext_tokens (SPEC SEC-11). */
+static int listen_inet(net *n, const listen_addr *a, nlistener *l, char *err, size_t errlen)
 {
+    const char *scheme = a->kind == ADDR_TLS ? "tls" : "tcp";
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(a->host, a->port, &hints, &res);
     if (rc != 0) {
-        snprintf(err, errlen, "tcp:%s:%s: %s", a->host, a->port, gai_strerror(rc));
+        snprintf(err, errlen, "%s:%s:%s: %s", scheme, a->host, a->port, gai_strerror(rc));
         return -1;
+    }
+    if (a->kind == ADDR_TCP && !is_loopback(res->ai_addr)) {
+        if (!n->cfg->allow_remote_tokens) {
+            snprintf(err, errlen,
+                     "tcp:%s:%s is not a loopback address: TOKEN authentication would carry bearer tokens "
+                     "over the network in clear text; listen on tls:%s:%s instead, or set [server] "
+                     "insecure_plaintext_tokens = true",
+                     a->host, a->port, a->host, a->port);
+            freeaddrinfo(res);
+            return -1;
+        }
+        net_log(n, LOG_WARN, "tcp:%s:%s is not a loopback address and insecure_plaintext_tokens is set: "
+                "tokens cross the network in clear text", a->host, a->port);
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-        snprintf(err, errlen, "tcp:%s:%s: %s", a->host, a->port, strerror(errno));
+        snprintf(err, errlen, "%s:%s:%s: %s", scheme, a->host, a->port, strerror(errno));
         if (fd >= 0) close(fd);
         freeaddrinfo(res);
         return -1;
     }
-    if (!is_loopback(res->ai_addr))
-        net_log(n, LOG_WARN, "tcp:%s:%s is not a loopback address: tokens cross the network in clear",
-                a->host, a->port);
     freeaddrinfo(res);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
@@ -411,17 +833,27 @@ static int listen_tcp(net *n, const listen_addr *a, nlistener *l, char *err, siz
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
         getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
                     NI_NUMERICHOST | NI_NUMERICSERV);
-    l->transport = CORE_TRANSPORT_TCP;
-    l->ev = evconnlistener_new(n->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                               -1, fd);
-    if (!l->ev) {
-        snprintf(err, errlen, "tcp:%s:%s: cannot watch the socket", a->host, a->port);
-        close(fd);
-        return -1;
-    }
-    net_log(n, LOG_INFO, "listening on tcp:%s%s%s:%s", strchr(host, ':') ? "[" : "", host,
+    l->transport = a->kind == ADDR_TLS ? CORE_TRANSPORT_TLS : CORE_TRANSPORT_TCP;
+    if (watch(n, l, fd, err, errlen) != 0) return -1;
+    net_log(n, LOG_INFO, "listening on %s:%s%s%s:%s", scheme, strchr(host, ':') ? "[" : "", host,
             strchr(host, ':') ? "]" : "", port);
     return 0;
+}
+
+/* Every connection is a descriptor: make sure max_connections of them can
+ * exist, or say at startup that accept() will fail first. */
+static void check_fd_limit(net *n)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)n->s->net.max_connections + n->nlisteners + 32;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || want < need)
+        net_log(n, LOG_WARN, "open files limit %llu is below limits.max_connections (%u) + listeners + 32: "
+                "accept() will fail before that limit is reached",
+                (unsigned long long)(want < need ? want : was), n->s->net.max_connections);
 }
 
 int net_listen(net *n, char *err, size_t errlen)
@@ -433,14 +865,22 @@ int net_listen(net *n, char *err, size_t errlen)
             return -1;
         }
         if (addr_parse(n->cfg->listen.v[i], &a, err, errlen) != 0) return -1;
+        if (a.kind == ADDR_TLS && !n->tls) {
+            snprintf(err, errlen, "%s: needs a [tls] section", n->cfg->listen.v[i]);
+            return -1;
+        }
         nlistener *l = &n->listeners[n->nlisteners];
         memset(l, 0, sizeof(*l));
         l->n = n;
-        int rc = a.kind == ADDR_UNIX ? listen_unix(n, &a, l, err, errlen)
-                                     : listen_tcp(n, &a, l, err, errlen);
-        if (rc != 0) return -1;
+        snprintf(l->name, sizeof(l->name), "%s", n->cfg->listen.v[i]);
+        int rc = a.kind == ADDR_UNIX ? listen_unix(n, &a, l, err, errlen) : listen_inet(n, &a, l, err, errlen);
+        if (rc != 0) {
+            if (l->resume) event_free(l->resume);
+            return -1;
+        }
         n->nlisteners++;
     }
+    check_fd_limit(n);
     return 0;
 }
 
@@ -450,6 +890,8 @@ static void stop_listening(net *n)
         nlistener *l = &n->listeners[i];
         if (l->ev) evconnlistener_free(l->ev);
         l->ev = NULL;
+        if (l->resume) event_free(l->resume);
+        l->resume = NULL;
         if (l->path[0]) unlink(l->path);
         l->path[0] = 0;
     }
@@ -499,19 +941,26 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- lifecycle */
 
-net *net_new(const panpd_config *cfg, char *err, size_t errlen)
+net *net_new(const panpd_settings *s, char *err, size_t errlen)
 {
     net *n = calloc(1, sizeof(*n));
     if (!n) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    n->cfg = cfg;
+    n->s = s;
+    n->cfg = s->cfg;
+    n->log_tokens = 20;
+    n->log_refill_at = net_now_ms();
     list_init(&n->conns);
     list_init(&n->dirty);
+    if (s->tls.configured && !(n->tls = tls_server_new(&s->tls, err, errlen))) {
+        free(n);
+        return NULL;
+    }
     n->base = event_base_new();
     core_hooks hooks = {.ud = n, .random = hook_random, .wake = hook_wake, .log = hook_log};
-    n->core = n->base ? core_new(cfg, &hooks, net_now_ms()) : NULL;
+    n->core = n->base ? core_new(s->cfg, &hooks, net_now_ms()) : NULL;
     if (n->core) {
         n->timer = evtimer_new(n->base, on_timer, n);
         n->hard_stop = evtimer_new(n->base, on_hard_stop, n);
@@ -548,5 +997,6 @@ void net_free(net *n)
     if (n->sig_int) event_free(n->sig_int);
     core_free(n->core);
     if (n->base) event_base_free(n->base);
+    tls_server_free(n->tls);
     free(n);
 }

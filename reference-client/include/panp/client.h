@@ -87,6 +87,10 @@ extern "C" {
 /* No connection: lost, not up yet, or the context is being freed. */
 #define PANP_ERR_DISCONNECTED ((panp_error_code)(PANP_ERR_LOCAL_BASE + 4))
 #define PANP_ERR_NOMEM ((panp_error_code)(PANP_ERR_LOCAL_BASE + 5))
+/* tls: failed: the TLS handshake, the broker's certificate (untrusted,
+ * expired, for another name), or the broker refused ours.  The message
+ * says which. */
+#define PANP_ERR_TLS ((panp_error_code)(PANP_ERR_LOCAL_BASE + 6))
 
 /* A name for every code, wire or local: "CHANNEL_ALREADY_CLOSED", "IO"
  * (panp_error_code_name() calls every local code "LOCAL"). */
@@ -147,7 +151,8 @@ typedef void (*panp_conn_cb)(panp_client *c, panp_conn_event ev, const panp_stat
 
 /* Zero-initialised options are the defaults. */
 typedef struct panp_options {
-    const char *broker;         /* "unix:PATH" or "tcp:HOST:PORT"; NULL: PANP_DEFAULT_BROKER */
+    const char *broker;         /* "unix:PATH", "tcp:HOST:PORT" or "tls:HOST:PORT";
+                                   NULL: PANP_DEFAULT_BROKER */
     const char *token;          /* NULL: EXTERNAL auth (transport identity); else TOKEN */
     const char *session_label;  /* narrows delivery to this login session; NULL: none */
     const char *software;       /* NULL: "libpanp/" PANP_CLIENT_VERSION */
@@ -166,6 +171,21 @@ typedef struct panp_options {
     uint32_t reconnect_max_ms;  /* cap of the doubling delay; 0: 60000 (MS-PAN) */
     panp_conn_cb on_connection; /* may be NULL */
     void *data;                 /* passed to on_connection; panp_data() */
+    /* tls: brokers (SPEC 4.4).  TLS 1.3, ALPN "panp/1".  The broker's
+     * certificate must chain to tls_ca_file (NULL: the system's trust
+     * store) and carry the broker's name: the address's HOST, or
+     * tls_server_name when set (sent as SNI unless it is an IP address).
+     * With a client certificate, EXTERNAL (token NULL) is the identity the
+     * broker maps from it.  Ignored for unix: and tcp: addresses. */
+    const char *tls_ca_file;     /* PEM trust anchors for the broker's certificate */
+    const char *tls_cert_file;   /* PEM client certificate (chain); NULL: none */
+    const char *tls_key_file;    /* its PEM private key; NULL: in tls_cert_file */
+    const char *tls_server_name; /* the name to verify instead of HOST */
+    uint16_t tls_min_version;    /* 0: TLS 1.3; 0x0303 also accepts TLS 1.2 */
+    /* A token never goes over plain tcp to an address that is not a
+     * loopback address (SPEC SEC-10): the connect fails with
+     * PANP_ERR_INVALID_ARGUMENT.  true sends it anyway, in clear text. */
+    bool insecure_plaintext_token;
 } panp_options;
 
 /* Blocking: connects, exchanges preface, Hello and Welcome, then returns.
