@@ -12,6 +12,8 @@ PC_DIR := conformance/src
 PC_SRCS := $(wildcard $(PC_DIR)/*.c $(PC_DIR)/cases/*.c $(PC_DIR)/client/*.c)
 PC_OBJS := $(PC_SRCS:%.c=$(B)/obj/%.o)
 PC_BIN  := $(B)/bin/panp-conformance
+# tls: both ways (src/tls.c): OpenSSL, and a relay thread per TLS connection
+PC_TLS_LIBS := -lssl -lcrypto -lpthread
 
 # Defaults baked in so the suite finds the vectors and the SPEC when run
 # from anywhere; --vectors / --spec override them.
@@ -20,7 +22,7 @@ $(B)/obj/$(PC_DIR)/%.o: CPPFLAGS += -I$(PC_DIR) \
 
 $(PC_BIN): $(PC_OBJS) $(CODEC_LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(PC_OBJS) $(CODEC_LIB_A) $(CODEC_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(PC_OBJS) $(CODEC_LIB_A) $(CODEC_LIBS) $(PC_TLS_LIBS)
 
 BINS += $(PC_BIN)
 TEST_SCRIPTS += conformance/check-coverage.sh conformance/run-against-panpd.sh

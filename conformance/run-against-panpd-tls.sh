@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # make test: the whole conformance suite against panpd over tls: (SPEC 4.4).
 #
-# Starts panpd on a generated configuration: a tls: listener on a free
+# Run "tls": panpd on a generated configuration: a tls: listener on a free
 # loopback port with the test PKI of `make certs` ($B/certs: tools/make-certs.sh),
 # client certificates verified against its CA and mapped to users by their
-# subject CN (EXTERNAL), and a loopback tcp: listener with TOKEN users for the
-# case that checks the tcp binding is served.  The profile gives the suite
-# the CA, and each identity its client certificate and key: every case then
-# connects over TLS and authenticates by certificate.  Limits are the small
+# subject CN through an identity map (EXTERNAL only), and a loopback tcp:
+# listener with TOKEN users for the cases that check the tcp binding.  The
+# profile gives the suite the CA, each identity its client certificate and
+# key (every case then connects over TLS and authenticates by certificate),
+# and the certificates the broker must refuse: client-expired,
+# client-other-ca and client-server-only (TRANS-18), and client-mallory,
+# valid but left out of the identity map (AUTH-11).  Limits are the small
 # ones of run-against-panpd.sh.
+#
+# Run "tls-both": a second panpd whose tls listener offers EXTERNAL and
+# TOKEN, asks for client certificates without requiring them, takes the CN
+# as the user (no identity map) and allows TLS 1.2 (the profile claims
+# tls12); only the tls cases run there (transport.tls.*, auth.tls.*): TLS
+# 1.2 carrying panp, EXTERNAL without a certificate answered UNAUTHENTICATED.
 #
 # Verdict: no case may FAIL, ERROR or WARN (--strict), except those listed in
 # conformance/known-failures.txt, which must still fail; a SKIP is accepted
 # as "not applicable" (a rule of the unix or tcp binding) or "feature not
 # claimed".  The shutdown case runs last and stops panpd, which must exit 0.
-# The last line is "N passed, N failed".
+# The last line is "N passed, N failed".  PANP_CONFORMANCE_ONLY=GLOB[,GLOB]
+# runs only those cases (and the shutdown case), for work on a case.
 set -u
 cd "$(dirname "$0")/.."
 B=${PANP_BUILD:-build}
@@ -46,79 +56,105 @@ token() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 IDS="alice bob carol dave erin frank grace"
 declare -A TOK
 for u in $IDS; do TOK[$u]=$(token); done
-tls_port=$(free_port)
-tcp_port=$(free_port)
-d=$work
 
-: >"$d/users"
-for u in $IDS; do printf '%s:%s\n' "$u" "$(printf %s "${TOK[$u]}" | sha256sum | cut -d' ' -f1)" >>"$d/users"; done
-{
-  printf '[server]\nname = conformance-tls\nlisten = tls:127.0.0.1:%s\nlisten = tcp:127.0.0.1:%s\nusers_file = users\n\n' "$tls_port" "$tcp_port"
-  printf '[tls]\ncert = %s/server.pem\nkey = %s/server.key\nca = %s/ca.pem\nauth = external\nclient_cert = required\nclient_identity = cn\n\n' "$CERTS" "$CERTS" "$CERTS"
-  printf '[printer Office-Laser]\nadmins = frank\n\n[printer Lab-Inkjet]\nadmins =\n\n[printer Café-Ü]\nadmins =\n\n'
-  for i in $(seq -w 1 70); do printf '[printer bulk-%s]\nadmins = grace\n\n' "$i"; done
-  printf '[access]\nserver_admins = erin\nsenders = carol\ntrusted = dave\n\n'
-  printf '[limits]\nmax_frame_size = 65536\nmax_registrations = 40\nmax_registrations_per_user = 100\n'
-  printf 'max_channels = 16\nmax_channels_per_user = 40\nmax_outbound_bytes = 262144\n'
-  printf 'keepalive_interval_ms = 1000\nkeepalive_timeout_ms = 3000\nmax_lease_seconds = 0\n'
-  printf 'hello_timeout_ms = 1000\nflush_timeout_ms = 2000\n\n[log]\nlevel = warn\n'
-} >"$d/panpd.conf"
+# one_run NAME TLS-SECTION-LINES PROFILE-LINES [SUITE OPTIONS]
+one_run() {
+  local name=$1 tls_lines=$2 profile_lines=$3
+  shift 3
+  local d=$work/$name tls_port tcp_port
+  mkdir -p "$d"; chmod 0755 "$d"
+  tls_port=$(free_port)
+  tcp_port=$(free_port)
+  : >"$d/users"
+  for u in $IDS; do printf '%s:%s\n' "$u" "$(printf %s "${TOK[$u]}" | sha256sum | cut -d' ' -f1)" >>"$d/users"; done
+  : >"$d/identities"   # USER:CN; client-mallory's CN is not in it
+  for u in $IDS; do printf '%s:%s\n' "$u" "$u" >>"$d/identities"; done
+  {
+    printf '[server]\nname = conformance-%s\nlisten = tls:127.0.0.1:%s\nlisten = tcp:127.0.0.1:%s\nusers_file = users\n\n' "$name" "$tls_port" "$tcp_port"
+    printf '[tls]\ncert = %s/server.pem\nkey = %s/server.key\nca = %s/ca.pem\n%s\n\n' "$CERTS" "$CERTS" "$CERTS" "$tls_lines"
+    printf '[printer Office-Laser]\nadmins = frank\n\n[printer Lab-Inkjet]\nadmins =\n\n[printer Café-Ü]\nadmins =\n\n'
+    for i in $(seq -w 1 70); do printf '[printer bulk-%s]\nadmins = grace\n\n' "$i"; done
+    printf '[access]\nserver_admins = erin\nsenders = carol\ntrusted = dave\n\n'
+    printf '[limits]\nmax_frame_size = 65536\nmax_registrations = 40\nmax_registrations_per_user = 100\n'
+    printf 'max_channels = 16\nmax_channels_per_user = 40\nmax_outbound_bytes = 262144\n'
+    printf 'keepalive_interval_ms = 1000\nkeepalive_timeout_ms = 3000\nmax_lease_seconds = 0\n'
+    printf 'hello_timeout_ms = 1000\nflush_timeout_ms = 2000\n\n[log]\nlevel = warn\n'
+  } >"$d/panpd.conf"
 
-"$PANPD" -c "$d/panpd.conf" >"$d/panpd.log" 2>&1 &
-pid=$!
-up=0
-for _ in $(seq 1 200); do
-  if /usr/bin/python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$tls_port)))" 2>/dev/null; then up=1; break; fi
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.05
-done
-if [ $up -ne 1 ]; then
-  echo "run-against-panpd-tls: panpd did not start:"; cat "$d/panpd.log"
-  echo "0 passed, 1 failed"; exit 1
-fi
-
-{
-  printf '# generated by run-against-panpd-tls.sh\n[broker]\n'
-  printf 'printers = Office-Laser Lab-Inkjet Café-Ü'
-  for i in $(seq -w 1 70); do printf ' bulk-%s' "$i"; done
-  printf '\nmax_registrations_per_user = 100\nmax_channels_per_user = 40\n'
-  printf 'hello_timeout_ms = 1000\nflush_timeout_ms = 2000\n'
-  printf 'tls_ca = %s/ca.pem\n' "$CERTS"
-  printf 'tcp_address = tcp:127.0.0.1:%s\n' "$tcp_port"
-  printf 'shutdown_command = kill -TERM %s\n\n' "$pid"
-  for u in $IDS; do
-    printf '[identity %s]\nuser = %s\ntoken = %s\ntls_cert = %s/client-%s.pem\ntls_key = %s/client-%s.key\n' \
-      "$u" "$u" "${TOK[$u]}" "$CERTS" "$u" "$CERTS" "$u"
-    case $u in
-      carol) printf 'sender = yes\n' ;;
-      dave) printf 'trusted = yes\n' ;;
-      erin) printf 'server_admin = yes\n' ;;
-      frank) printf 'admin_printers = Office-Laser\n' ;;
-      grace) printf 'admin_printers ='; for i in $(seq -w 1 70); do printf ' bulk-%s' "$i"; done; printf '\n' ;;
-    esac
-    printf '\n'
+  "$PANPD" -c "$d/panpd.conf" >"$d/panpd.log" 2>&1 &
+  pid=$!
+  local up=0
+  for _ in $(seq 1 200); do
+    if /usr/bin/python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$tls_port)))" 2>/dev/null; then up=1; break; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
   done
-} >"$d/profile.ini"
+  if [ $up -ne 1 ]; then
+    echo "[$name] panpd did not start:"; cat "$d/panpd.log"
+    status=1; pid=; return
+  fi
 
-addr="tls:localhost:$tls_port"
-echo "=== run tls: $addr (panpd pid $pid, client certificates from $CERTS, time scale $SCALE) ==="
-"$SUITE" --broker "$addr" --profile "$d/profile.ini" --strict --time-scale "$SCALE" \
-  --format json --output "$d/report.json" >"$d/suite.log" 2>&1
-rc=$?
-grep -Ev '^PASS ' "$d/suite.log" | sed "s/^/[tls] /"
+  {
+    printf '# generated by run-against-panpd-tls.sh\n[broker]\n'
+    printf 'printers = Office-Laser Lab-Inkjet Café-Ü'
+    for i in $(seq -w 1 70); do printf ' bulk-%s' "$i"; done
+    printf '\nmax_registrations_per_user = 100\nmax_channels_per_user = 40\n'
+    printf 'hello_timeout_ms = 1000\nflush_timeout_ms = 2000\n'
+    printf 'tls_ca = %s/ca.pem\n%s\n' "$CERTS" "$profile_lines"
+    printf 'tcp_address = tcp:127.0.0.1:%s\n' "$tcp_port"
+    printf 'shutdown_command = kill -TERM %s\n\n' "$pid"
+    for u in $IDS; do
+      printf '[identity %s]\nuser = %s\ntoken = %s\ntls_cert = %s/client-%s.pem\ntls_key = %s/client-%s.key\n' \
+        "$u" "$u" "${TOK[$u]}" "$CERTS" "$u" "$CERTS" "$u"
+      case $u in
+        carol) printf 'sender = yes\n' ;;
+        dave) printf 'trusted = yes\n' ;;
+        erin) printf 'server_admin = yes\n' ;;
+        frank) printf 'admin_printers = Office-Laser\n' ;;
+        grace) printf 'admin_printers ='; for i in $(seq -w 1 70); do printf ' bulk-%s' "$i"; done; printf '\n' ;;
+      esac
+      printf '\n'
+    done
+  } >"$d/profile.ini"
+
+  local addr="tls:localhost:$tls_port"
+  echo "=== run $name: $addr (panpd pid $pid, client certificates from $CERTS, time scale $SCALE) ==="
+  "$SUITE" --broker "$addr" --profile "$d/profile.ini" --strict --time-scale "$SCALE" "$@" \
+    --format json --output "$d/report.json" >"$d/suite.log" 2>&1
+  local rc=$?
+  grep -Ev '^PASS ' "$d/suite.log" | sed "s/^/[$name] /"
+  reports+=("$d/report.json")
+  [ $rc -le 1 ] || { echo "[$name] the suite exited with status $rc"; status=1; }
+  # the shutdown case stopped panpd: it must have exited cleanly
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "[$name] panpd still running after the shutdown case"; status=1; kill -9 "$pid"
+  else
+    wait "$pid"; local prc=$?
+    [ $prc -eq 0 ] || { echo "[$name] panpd exited with status $prc"; cat "$d/panpd.log"; status=1; }
+  fi
+  pid=
+}
+
 status=0
-[ $rc -le 1 ] || { echo "[tls] the suite exited with status $rc"; status=1; }
-# the shutdown case stopped panpd: it must have exited cleanly
-for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$pid" 2>/dev/null; then
-  echo "[tls] panpd still running after the shutdown case"; status=1; kill -9 "$pid"
-else
-  wait "$pid"; prc=$?
-  [ $prc -eq 0 ] || { echo "[tls] panpd exited with status $prc"; cat "$d/panpd.log"; status=1; }
-fi
-pid=
+reports=()
+# the client certificates the broker must refuse (TRANS-18), and a valid one
+# the identity map leaves out (AUTH-11)
+bad_certs=
+for bad in expired:expired untrusted:other-ca wrong_purpose:server-only unmapped:mallory; do
+  bad_certs+=$(printf 'tls_%s_cert = %s/client-%s.pem\ntls_%s_key = %s/client-%s.key' \
+    "${bad%%:*}" "$CERTS" "${bad#*:}" "${bad%%:*}" "$CERTS" "${bad#*:}")$'\n'
+done
+only=()
+[ -n "${PANP_CONFORMANCE_ONLY:-}" ] && only=(--only "$PANP_CONFORMANCE_ONLY,shutdown.*")
+one_run tls $'auth = external\nclient_cert = required\nclient_identity = cn\nidentity_map = identities' \
+  "tls_auth = external"$'\n'"$bad_certs" "${only[@]}"
+# without an identity map mallory's CN is the user "mallory": no unmapped certificate here
+one_run tls-both $'auth = external, token\nclient_cert = optional\nclient_identity = cn\nmin_version = 1.2' \
+  $'tls_auth = both\nfeatures = tls12\n'"$(printf '%s' "$bad_certs" | grep -v unmapped)" \
+  --only 'transport.tls.*,auth.tls.*,shutdown.*'
 
-/usr/bin/python3 - conformance/known-failures.txt "$d/report.json" "$status" <<'EOF'
+/usr/bin/python3 - conformance/known-failures.txt "$status" "${reports[@]}" <<'EOF'
 import json, sys
 known = {}
 for line in open(sys.argv[1], encoding="utf-8"):
@@ -126,37 +162,40 @@ for line in open(sys.argv[1], encoding="utf-8"):
     if line:
         name, _, why = line.partition(" ")
         known[name] = why.strip()
-try:
-    cases = json.load(open(sys.argv[2], encoding="utf-8"))["cases"]
-except (OSError, ValueError, KeyError) as e:
-    print(f"FAIL  report: {e}")
-    print("0 passed, 1 failed")
-    sys.exit(1)
-passed = failed = skipped = 0
-for c in cases:
-    name, v, msg = c["name"], c["verdict"], c.get("message") or ""
-    bad = v in ("FAIL", "ERROR", "WARN")
-    if name in known:
-        if bad:
-            passed += 1
-            print(f"XFAIL {name}: {known[name]}")
-        else:
-            failed += 1
-            print(f"FAIL  {name} is in the known failures but did not fail over tls: ({v})")
-    elif bad:
+passed = failed = skipped = total = 0
+for path in sys.argv[3:]:
+    run = path.rsplit("/", 2)[-2]
+    try:
+        cases = json.load(open(path, encoding="utf-8"))["cases"]
+    except (OSError, ValueError, KeyError) as e:
+        print(f"FAIL  [{run}] report: {e}")
         failed += 1
-        print(f"FAIL  {name}: {v}: {msg}")
-    elif v == "SKIP":
-        if msg.startswith(("not applicable", "feature not claimed")):
-            skipped += 1
-        else:
+        continue
+    total += len(cases)
+    for c in cases:
+        name, v, msg = c["name"], c["verdict"], c.get("message") or ""
+        bad = v in ("FAIL", "ERROR", "WARN")
+        if name in known and run == "tls":
+            if bad:
+                passed += 1
+                print(f"XFAIL {name}: {known[name]}")
+            else:
+                failed += 1
+                print(f"FAIL  {name} is in the known failures but did not fail over tls: ({v})")
+        elif bad:
             failed += 1
-            print(f"FAIL  {name}: skipped: {msg}")
-    else:
-        passed += 1
-if sys.argv[3] != "0":
+            print(f"FAIL  [{run}] {name}: {v}: {msg}")
+        elif v == "SKIP":
+            if msg.startswith(("not applicable", "feature not claimed")):
+                skipped += 1
+            else:
+                failed += 1
+                print(f"FAIL  [{run}] {name}: skipped: {msg}")
+        else:
+            passed += 1
+if sys.argv[2] != "0":
     failed += 1
-print(f"conformance over tls: {len(cases)} cases, {skipped} not applicable to tls:")
+print(f"conformance over tls: {len(sys.argv) - 3} run(s), {total} cases, {skipped} not applicable or not claimed")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 EOF

@@ -218,7 +218,15 @@ static void cmd_connect(adapter *a, uint64_t id, const pj_value *cmd)
 {
     panp_options o = {.broker = pj_get_str(cmd, "broker", NULL), .token = pj_get_str(cmd, "token", NULL),
                       .session_label = pj_get_str(cmd, "session_label", NULL), .connect_timeout_ms = 5000,
-                      .request_timeout_ms = 5000, .on_connection = on_connection, .data = a};
+                      .request_timeout_ms = 5000, .on_connection = on_connection, .data = a,
+                      .tls_ca_file = pj_get_str(cmd, "tls_ca", NULL), .tls_cert_file = pj_get_str(cmd, "tls_cert", NULL),
+                      .tls_key_file = pj_get_str(cmd, "tls_key", NULL),
+                      .tls_server_name = pj_get_str(cmd, "tls_server_name", NULL)};
+    if (a->c) { /* a connect after a failed or finished one: a fresh client */
+        panp_free(a->c);
+        a->c = NULL;
+        a->nregs = a->nchans = a->nconvs = 0;
+    }
     panp_status st;
     panp_error_code rc = panp_connect(&o, &a->c, &st);
     result(id, rc, &st, NULL);

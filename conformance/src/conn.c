@@ -80,31 +80,53 @@ pc_conn *pc_conn_adopt(pc_t *t, int fd, const char *label)
     return c;
 }
 
-pc_conn *pc_dial_as(pc_t *t, const pc_identity *id, const char *label, int rcvbuf)
+pc_conn *pc_try_dial_at(pc_t *t, const pc_addr *a, const pc_identity *id, const char *label, const pc_dial_opts *opts,
+                        char *err, size_t errlen)
 {
-    pc_dial_opts o = {.rcvbuf = rcvbuf};
-    const pc_addr *a = &t->opt->broker;
+    pc_dial_opts o = *opts;
     if (id && a->kind == PC_ADDR_UNIX) {
         if (!id->has_uid) pc_error(t, "identity %s has no uid, needed for a unix: broker", id->name);
         o.as_uid = true;
         o.uid = id->uid;
         o.gid = id->gid;
-    } else if (id && a->kind == PC_ADDR_TLS) { /* the certificate is the identity (tls.c) */
-        o.tls_ca = t->opt->profile->tls_ca;
-        o.tls_server_name = t->opt->profile->tls_server_name;
-        o.tls_cert = id->tls_cert;
-        o.tls_key = id->tls_key;
+    } else if (a->kind == PC_ADDR_TLS) { /* the certificate is the identity (tls.c) */
+        if (!o.tls_ca) o.tls_ca = t->opt->profile->tls_ca;
+        if (!o.tls_server_name) o.tls_server_name = t->opt->profile->tls_server_name;
+        if (id && !o.tls_cert) {
+            o.tls_cert = id->tls_cert;
+            o.tls_key = id->tls_key;
+        }
     } else if (id && !id->token) {
         pc_error(t, "identity %s has no token, needed for a tcp: broker", id->name);
     }
-    char err[300];
-    int fd = pc_dial(a, &o, err, sizeof(err));
-    if (fd < 0) pc_error(t, "cannot reach the broker: %s", err);
+    int fd = pc_dial(a, &o, err, errlen);
+    if (fd < 0) return NULL;
     char full[sizeof(((pc_conn *)0)->label)];
     snprintf(full, sizeof(full), "%.30s(%.30s)", label, id ? id->name : "anon");
     pc_conn *c = conn_new(t, id, full, fd);
-    log_c(c, '-', pc_sprintf(t, "connected to %s", a->text));
+    c->kind = a->kind;
+    log_c(c, '-', pc_sprintf(t, "connected to %s%s%s", a->text, o.bind_host ? " from " : "", o.bind_host ? o.bind_host : ""));
     return c;
+}
+
+pc_conn *pc_dial_at(pc_t *t, const pc_addr *a, const pc_identity *id, const char *label, const pc_dial_opts *o)
+{
+    char err[300];
+    pc_conn *c = pc_try_dial_at(t, a, id, label, o, err, sizeof(err));
+    if (!c) pc_error(t, "cannot reach the broker: %s", err);
+    return c;
+}
+
+pc_conn *pc_dial_as(pc_t *t, const pc_identity *id, const char *label, int rcvbuf)
+{
+    pc_dial_opts o = {.rcvbuf = rcvbuf};
+    return pc_dial_at(t, &t->opt->broker, id, label, &o);
+}
+
+bool pc_conn_token_auth(const pc_conn *c)
+{
+    return c->kind == PC_ADDR_TCP ||
+           (c->kind == PC_ADDR_TLS && !pc_profile_tls_offers(c->t->opt->profile, "external"));
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -788,8 +810,9 @@ void pc_abort(pc_conn *c)
     pc_abort_fd(c->fd);
     c->fd = -1;
     c->closed_by_us = true;
-    log_c(c, '-', c->t->opt->broker.kind == PC_ADDR_TCP ? "reset by the suite (SO_LINGER 0: RST)"
-                                                       : "aborted by the suite (a Unix socket has no reset: plain close)");
+    log_c(c, '-', c->kind == PC_ADDR_TCP   ? "reset by the suite (SO_LINGER 0: RST)"
+                  : c->kind == PC_ADDR_TLS ? "aborted by the suite (over tls: the relay closes in order)"
+                                           : "aborted by the suite (a Unix socket has no reset: plain close)");
 }
 
 void pc_silence(pc_conn *c)
@@ -815,7 +838,7 @@ uint64_t pc_send_hello(pc_conn *c, const pc_hello_opts *o)
         queue_bytes(c, PANP_PREFACE, PANP_PREFACE_LEN);
         c->sent_preface = true;
     }
-    bool tcp = c->t->opt->broker.kind == PC_ADDR_TCP;
+    bool tcp = pc_conn_token_auth(c);
     panp_frame f = {.kind = PANP_BODY_HELLO};
     panp_hello *h = &f.body.hello;
     h->min_version = o->min_version ? o->min_version : 1;

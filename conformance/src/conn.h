@@ -40,6 +40,7 @@ typedef struct pc_conn {
     pc_t *t;
     char label[64];
     const pc_identity *id;
+    pc_addr_kind kind;        /* the binding it was reached by */
     int fd;
     /* inbound */
     panp_framer *framer;
@@ -101,6 +102,17 @@ pc_conn *pc_conn_adopt(pc_t *t, int fd, const char *label);
 
 /* Socket only (no preface, nothing sent). */
 pc_conn *pc_dial_as(pc_t *t, const pc_identity *id, const char *label, int rcvbuf);
+/* The same to another address of the broker (its tcp_address, tls_address),
+ * with dial options (source address, TLS probes); the identity's
+ * credentials (uid, client certificate, the profile's tls_ca) are filled in
+ * where o leaves them unset.  pc_try_dial_at returns NULL with the reason
+ * instead of an ERROR. */
+pc_conn *pc_dial_at(pc_t *t, const pc_addr *a, const pc_identity *id, const char *label, const pc_dial_opts *o);
+pc_conn *pc_try_dial_at(pc_t *t, const pc_addr *a, const pc_identity *id, const char *label, const pc_dial_opts *o,
+                        char *err, size_t errlen);
+/* Does a Hello on c authenticate with TOKEN (tcp, and tls where the
+ * profile says the listener offers only TOKEN)? */
+bool pc_conn_token_auth(const pc_conn *c);
 /* Preface, Hello, and the broker's preface + Welcome; FAIL otherwise. */
 pc_conn *pc_connect(pc_t *t, const pc_identity *id, const char *label);
 pc_conn *pc_connect_opts(pc_t *t, const pc_identity *id, const char *label, const pc_hello_opts *o);

@@ -71,34 +71,6 @@ static int connect_unix(const char *path, int rcvbuf, char *err, size_t errlen)
     return fd;
 }
 
-static int connect_tcp(const pc_addr *a, int rcvbuf, char *err, size_t errlen)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    int rc = getaddrinfo(a->host, a->port, &hints, &res);
-    if (rc) {
-        snprintf(err, errlen, "resolve %s:%s: %s", a->host, a->port, gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) continue;
-        /* The receive buffer bounds the window only if set before connect. */
-        if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
-        snprintf(err, errlen, "connect %s: %s", a->text, strerror(errno));
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd >= 0) {
-        int one = 1;
-        /* Frames split at every byte must leave as separate segments. */
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    return fd;
-}
-
 /* Child side of the uid hand-off: drop to uid/gid, connect, pass the fd. */
 static void child_connect(int chan, const pc_addr *a, const pc_dial_opts *o) __attribute__((noreturn));
 static void child_connect(int chan, const pc_addr *a, const pc_dial_opts *o)
@@ -181,7 +153,8 @@ int pc_dial(const pc_addr *a, const pc_dial_opts *o, char *err, size_t errlen)
     if (a->kind == PC_ADDR_TLS) {
         fd = pc_tls_dial(a, o, err, errlen);
     } else if (a->kind == PC_ADDR_TCP) {
-        fd = connect_tcp(a, o->rcvbuf, err, errlen);
+        /* TCP_NODELAY: frames split at every byte leave as separate segments */
+        fd = pc_tls_tcp_connect(a, o->rcvbuf, o->bind_host, err, errlen);
     } else if (o->as_uid && o->uid != geteuid()) {
         if (geteuid() != 0) {
             snprintf(err, errlen, "connecting as uid %u needs root (running as uid %u)", o->uid, geteuid());
@@ -202,10 +175,8 @@ int pc_dial(const pc_addr *a, const pc_dial_opts *o, char *err, size_t errlen)
 int pc_listen(const pc_addr *a, char *err, size_t errlen)
 {
     int fd;
-    if (a->kind == PC_ADDR_TLS) {
-        snprintf(err, errlen, "listen %s: the client-side mode has no tls: listener", a->text);
-        return -1;
-    }
+    /* tls: is a TCP listener; the TLS handshake runs on each accepted
+     * connection (pc_tls_accept). */
     if (a->kind == PC_ADDR_UNIX) {
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};

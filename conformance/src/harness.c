@@ -221,8 +221,13 @@ static void check_feature(pc_t *t, const char *feature)
                     have);
         return;
     }
-    if (!pc_profile_has_feature(t->opt->profile, feature))
+    /* a tls: broker address claims tls */
+    if (!strcmp(feature, "tls") && t->opt->broker.kind == PC_ADDR_TLS) return;
+    if (!pc_profile_has_feature(t->opt->profile, feature)) {
+        if (t->opt->client_cmd)
+            pc_skip(t, "feature not claimed: the client under test does not claim '%s' (--features)", feature);
         pc_skip(t, "feature not claimed: the profile does not claim '%s'", feature);
+    }
 }
 
 static void cleanup(pc_t *t)
@@ -260,7 +265,7 @@ void pc_run_case(const pc_case_def *def, const pc_options *opt, pc_result *res)
     }
     cleanup(t);
     res->duration_us = pc_now_us() - t0;
-    if (needs_transcript(res)) {
+    if (needs_transcript(res) || (opt->transcripts && res->verdict == PC_PASS)) {
         sbuf b = SBUF_INIT;
         pc_tr_render(&t->tr, &b, "    ");
         res->transcript = b.s ? b.s : pc_xstrdup("");

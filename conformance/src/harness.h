@@ -38,6 +38,7 @@ typedef struct pc_options {
     double time_scale;         /* multiplies every wait (slow machines, sanitizers) */
     int timeout_ms;            /* base wait for one expected frame */
     const char *vectors_dir;   /* conformance/vectors */
+    bool transcripts;          /* keep the transcript of passing cases too (--verbose) */
     /* client-side mode */
     pc_addr listen;
     const char *client_cmd;

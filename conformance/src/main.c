@@ -18,6 +18,7 @@
 #include "registry.h"
 #include "report.h"
 #include "sbuf.h"
+#include "tls.h"
 
 #ifndef PC_DEFAULT_VECTORS
 #define PC_DEFAULT_VECTORS "conformance/vectors"
@@ -29,7 +30,7 @@
 #define MAX_PATTERNS 64
 
 typedef struct cli {
-    const char *broker, *profile, *as_broker, *client_cmd, *coverage, *output, *vectors, *spec;
+    const char *broker, *profile, *as_broker, *client_cmd, *coverage, *output, *vectors, *spec, *features;
     char *only[MAX_PATTERNS], *exclude[MAX_PATTERNS];
     size_t nonly, nexclude;
     pc_format format;
@@ -40,8 +41,8 @@ typedef struct cli {
 
 static void usage(FILE *f)
 {
-    fputs("usage: panp-conformance --broker unix:PATH|tcp:HOST:PORT --profile FILE [options]\n"
-          "       panp-conformance --as-broker unix:PATH|tcp:HOST:PORT --client-cmd CMD [options]\n"
+    fputs("usage: panp-conformance --broker unix:PATH|tcp:HOST:PORT|tls:HOST:PORT --profile FILE [options]\n"
+          "       panp-conformance --as-broker unix:PATH|tcp:HOST:PORT|tls:HOST:PORT --client-cmd CMD [options]\n"
           "       panp-conformance --list [--only GLOB] [--exclude GLOB] [--format text|json]\n"
           "       panp-conformance --coverage SPEC.md\n"
           "options:\n"
@@ -54,6 +55,8 @@ static void usage(FILE *f)
           "  --strict           a WARN (SHOULD not met) fails the run\n"
           "  --vectors DIR      golden vectors (default " PC_DEFAULT_VECTORS ")\n"
           "  --spec FILE        SPEC.md, for requirement text in failures (default " PC_DEFAULT_SPEC ")\n"
+          "  --features LIST    claim optional features besides the profile's (comma-separated);\n"
+          "                     the client-side mode has no profile: a client claims tls this way\n"
           "  --verbose          details for passing cases too\n",
           f);
 }
@@ -71,7 +74,7 @@ static bool add_patterns(char **dst, size_t *n, char *arg)
 static int parse_cli(int argc, char **argv, cli *c)
 {
     enum { O_BROKER = 256, O_PROFILE, O_AS_BROKER, O_CLIENT_CMD, O_LIST, O_COVERAGE, O_ONLY, O_EXCLUDE, O_FORMAT,
-           O_OUTPUT, O_TIME_SCALE, O_TIMEOUT, O_STRICT, O_VECTORS, O_SPEC, O_VERBOSE, O_HELP };
+           O_OUTPUT, O_TIME_SCALE, O_TIMEOUT, O_STRICT, O_VECTORS, O_SPEC, O_VERBOSE, O_FEATURES, O_HELP };
     static const struct option opts[] = {
         {"broker", required_argument, 0, O_BROKER},         {"profile", required_argument, 0, O_PROFILE},
         {"as-broker", required_argument, 0, O_AS_BROKER},   {"client-cmd", required_argument, 0, O_CLIENT_CMD},
@@ -81,7 +84,8 @@ static int parse_cli(int argc, char **argv, cli *c)
         {"time-scale", required_argument, 0, O_TIME_SCALE}, {"timeout-ms", required_argument, 0, O_TIMEOUT},
         {"strict", no_argument, 0, O_STRICT},               {"vectors", required_argument, 0, O_VECTORS},
         {"spec", required_argument, 0, O_SPEC},             {"verbose", no_argument, 0, O_VERBOSE},
-        {"help", no_argument, 0, O_HELP},                   {0, 0, 0, 0}};
+        {"features", required_argument, 0, O_FEATURES},     {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0}};
     memset(c, 0, sizeof(*c));
     c->format = PC_FMT_TEXT;
     c->time_scale = 1.0;
@@ -119,6 +123,7 @@ static int parse_cli(int argc, char **argv, cli *c)
         case O_VECTORS: c->vectors = optarg; break;
         case O_SPEC: c->spec = optarg; break;
         case O_VERBOSE: c->verbose = true; break;
+        case O_FEATURES: c->features = optarg; break;
         case O_HELP: usage(stdout); exit(0);
         default: return 2;
         }
@@ -211,7 +216,7 @@ static int run_cases(const cli *c, const pc_registry *reg, const pc_options *opt
 static int run(cli *c, pc_registry *reg)
 {
     pc_options opt = {.time_scale = c->time_scale, .timeout_ms = c->timeout_ms, .vectors_dir = c->vectors,
-                      .client_cmd = c->client_cmd};
+                      .client_cmd = c->client_cmd, .transcripts = c->verbose};
     char err[512];
     pc_profile prof = {0};
     pc_spec spec;
@@ -232,6 +237,10 @@ static int run(cli *c, pc_registry *reg)
     } else {
         opt.profile = &prof;
         rc = -1;
+    }
+    if (rc == -1 && c->features && !pc_profile_add_features(&prof, c->features)) {
+        fprintf(stderr, "panp-conformance: --features: too many features\n");
+        rc = 2;
     }
     if (rc == -1) {
         if (reg->vectors_error) fprintf(stderr, "panp-conformance: %s\n", reg->vectors_error);
@@ -257,6 +266,7 @@ int main(int argc, char **argv)
     if (c.coverage) rc = pc_coverage(&reg, c.coverage, stdout);
     else if (c.list) rc = do_list(&c, &reg);
     else rc = run(&c, &reg);
+    pc_tls_quiesce(2000);
     pc_registry_free(&reg);
     return rc;
 }

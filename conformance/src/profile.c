@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,8 +82,25 @@ static bool broker_key(pc_profile *p, const char *k, const char *v)
         p->shutdown_command = pc_xstrdup(v);
         return true;
     }
-    if (!strcmp(k, "tls_ca") || !strcmp(k, "tls_server_name")) {
-        char **slot = k[4] == 'c' ? &p->tls_ca : &p->tls_server_name;
+    static const struct {
+        const char *key;
+        size_t off;
+    } strs[] = {{"tls_ca", offsetof(pc_profile, tls_ca)},
+                {"tls_server_name", offsetof(pc_profile, tls_server_name)},
+                {"tls_address", offsetof(pc_profile, tls_address)},
+                {"tls_auth", offsetof(pc_profile, tls_auth)},
+                {"tls_expired_cert", offsetof(pc_profile, tls_expired.cert)},
+                {"tls_expired_key", offsetof(pc_profile, tls_expired.key)},
+                {"tls_untrusted_cert", offsetof(pc_profile, tls_untrusted.cert)},
+                {"tls_untrusted_key", offsetof(pc_profile, tls_untrusted.key)},
+                {"tls_wrong_purpose_cert", offsetof(pc_profile, tls_wrong_purpose.cert)},
+                {"tls_wrong_purpose_key", offsetof(pc_profile, tls_wrong_purpose.key)},
+                {"tls_unmapped_cert", offsetof(pc_profile, tls_unmapped.cert)},
+                {"tls_unmapped_key", offsetof(pc_profile, tls_unmapped.key)}};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        if (strcmp(k, strs[i].key)) continue;
+        if (!strcmp(k, "tls_auth") && strcmp(v, "external") && strcmp(v, "token") && strcmp(v, "both")) return false;
+        char **slot = (char **)((char *)p + strs[i].off);
         free(*slot);
         *slot = pc_xstrdup(v);
         return true;
@@ -224,17 +242,37 @@ void pc_profile_free(pc_profile *p)
     free(p->shutdown_command);
     free(p->tls_ca);
     free(p->tls_server_name);
+    free(p->tls_address);
+    free(p->tls_auth);
+    pc_cred *creds[] = {&p->tls_expired, &p->tls_untrusted, &p->tls_wrong_purpose, &p->tls_unmapped};
+    for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+        free(creds[i]->cert);
+        free(creds[i]->key);
+    }
     free(p->path);
     memset(p, 0, sizeof(*p));
 }
 
 bool pc_profile_has_feature(const pc_profile *p, const char *feature)
 {
-    /* shutdown is claimed by giving the command that causes it */
+    /* shutdown is claimed by giving the command that causes it, tls by
+     * giving the address where it is served */
     if (!strcmp(feature, "shutdown") && p->shutdown_command) return true;
+    if (!strcmp(feature, "tls") && p->tls_address) return true;
     for (size_t i = 0; i < p->n_features; i++)
         if (!strcmp(p->features[i], feature)) return true;
     return false;
+}
+
+bool pc_profile_add_features(pc_profile *p, const char *list)
+{
+    return parse_list(list, p->features, &p->n_features, PC_MAX_FEATURES);
+}
+
+bool pc_profile_tls_offers(const pc_profile *p, const char *mech)
+{
+    const char *a = p->tls_auth ? p->tls_auth : "external";
+    return !strcmp(a, "both") || !strcmp(a, mech);
 }
 
 bool pc_profile_has_printer(const pc_profile *p, const char *printer)

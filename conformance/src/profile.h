@@ -18,6 +18,11 @@
 #define PC_MAX_PRINTERS 128
 #define PC_MAX_FEATURES 32
 
+/* A client certificate and its key (PEM files). */
+typedef struct pc_cred {
+    char *cert, *key;
+} pc_cred;
+
 typedef struct pc_identity {
     char *name;             /* the section name, for transcripts */
     char *user;             /* the user name the broker reports */
@@ -51,13 +56,25 @@ typedef struct pc_profile {
     char *shutdown_command; /* shell command that makes the broker shut down */
     char *tls_ca;           /* tls: the broker's trust anchors (NULL: the system's) */
     char *tls_server_name;  /* tls: the name its certificate carries, if not HOST */
+    char *tls_address;      /* where the same broker serves tls, when tested over unix or tcp */
+    char *tls_auth;         /* what its tls listener offers: external, token or both (NULL: not said) */
+    /* client certificates the broker must not accept ([PANP-TRANS-18]) or
+     * that verify but name nobody ([PANP-AUTH-11]); NULL: not tested */
+    pc_cred tls_expired, tls_untrusted, tls_wrong_purpose, tls_unmapped;
 } pc_profile;
 
 /* Loads path; on error returns false with a reason (file:line: ...). */
 bool pc_profile_load(pc_profile *p, const char *path, char *err, size_t errlen);
 void pc_profile_free(pc_profile *p);
 
+/* Optional features: listed in [broker] features, or claimed by a key
+ * (shutdown_command claims "shutdown", tls_address "tls"). */
 bool pc_profile_has_feature(const pc_profile *p, const char *feature);
+/* Claims features from a list (--features). */
+bool pc_profile_add_features(pc_profile *p, const char *list);
+/* Does the tls listener offer this mechanism ("external", "token")?
+ * Unknown (no tls_auth): external only, what panpd does by default. */
+bool pc_profile_tls_offers(const pc_profile *p, const char *mech);
 bool pc_profile_has_printer(const pc_profile *p, const char *printer);
 bool pc_identity_admin_of(const pc_identity *id, const char *printer); /* NULL: the server */
 bool pc_identity_may_open(const pc_identity *id);  /* sender, trusted or any admin */

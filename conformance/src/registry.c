@@ -9,7 +9,7 @@
 #include "vectors.h"
 
 static const pc_case_table *const BROKER_TABLES[] = {
-    &pc_cases_connection, &pc_cases_framing, &pc_cases_auth, &pc_cases_registration, &pc_cases_channel,
+    &pc_cases_connection, &pc_cases_framing, &pc_cases_auth, &pc_cases_tls, &pc_cases_registration, &pc_cases_channel,
     &pc_cases_bidi,       &pc_cases_delivery, &pc_cases_death, &pc_cases_flow,
 };
 

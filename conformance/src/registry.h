@@ -39,6 +39,7 @@ typedef struct pc_case_table {
 extern const pc_case_table pc_cases_connection;
 extern const pc_case_table pc_cases_framing;
 extern const pc_case_table pc_cases_auth;
+extern const pc_case_table pc_cases_tls;
 extern const pc_case_table pc_cases_registration;
 extern const pc_case_table pc_cases_channel;
 extern const pc_case_table pc_cases_bidi;

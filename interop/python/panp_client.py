@@ -708,7 +708,7 @@ class Connection:
         if self.kind[0] == "tcp":
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # [PANP-TRANS-5]
             peer = ipaddress.ip_address(s.getpeername()[0].split("%")[0])
-            if not peer.is_loopback and not self.allow_remote_token:  # [PANP-SEC-5]
+            if not peer.is_loopback and not self.allow_remote_token:  # [PANP-SEC-10]
                 s.close()
                 raise LocalError("REFUSED", "not sending a token over plain tcp to a non-loopback address")
         self._sock = s

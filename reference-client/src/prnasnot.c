@@ -191,6 +191,13 @@ static bool leave(PanpAsyncSession *s)
     return true;
 }
 
+/* An environment variable, NULL when unset or empty. */
+static const char *env_or_null(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
 HRESULT PanpOpenSession(const char *broker, const char *token, PanpAsyncSession **out)
 {
     if (!out)
@@ -199,10 +206,17 @@ HRESULT PanpOpenSession(const char *broker, const char *token, PanpAsyncSession 
     PanpAsyncSession *s = calloc(1, sizeof *s);
     if (!s)
         return E_OUTOFMEMORY;
+    /* tls: settings come from the environment, as for the panp tool */
+    const char *tls_min = env_or_null("PANP_TLS_MIN");
     panp_options o = {
         .broker = broker ? broker : getenv("PANP_BROKER"),
         .token = token ? token : getenv("PANP_TOKEN"),
         .software = "libpanp-prnasnot/" PANP_CLIENT_VERSION,
+        .tls_ca_file = env_or_null("PANP_CA"),
+        .tls_cert_file = env_or_null("PANP_CERT"),
+        .tls_key_file = env_or_null("PANP_KEY"),
+        .tls_server_name = env_or_null("PANP_SERVER_NAME"),
+        .tls_min_version = tls_min && strcmp(tls_min, "1.2") == 0 ? 0x0303 : 0,
     };
     panp_status st;
     panp_error_code e = panp_connect(&o, &s->c, &st);

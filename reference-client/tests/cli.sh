@@ -11,6 +11,7 @@ B=${1:-build}
 PANP=$B/bin/panp
 PANPD=$B/bin/panpd
 EX=$B/examples/client
+CERTS=$B/certs   # make certs (tools/make-certs.sh): the tls: part
 
 pass=0; fail=0
 ok()  { pass=$((pass + 1)); }
@@ -20,6 +21,8 @@ finish() { echo "cli: $pass passed, $fail failed"; exit $((fail > 0)); }
 for f in "$PANP" "$PANPD" "$EX/port_monitor" "$EX/listener" "$EX/sender"; do
   [ -x "$f" ] || { bad "$f is not built"; finish; }
 done
+[ -f "$CERTS/ca.pem" ] || { bad "no test certificates in $CERTS (make certs)"; finish; }
+CERTS=$(cd "$CERTS" && pwd)
 
 tmp=$(mktemp -d /tmp/panp-cli-XXXXXX)
 pid=
@@ -66,9 +69,18 @@ expect 1 "dialog without question" -- "$PANP" dialog
 expect 2 "missing broker" -- "$PANP" send -b "unix:$tmp/none.sock" -m x
 contains "$tmp/err" "cannot connect to unix:$tmp/none.sock" "missing broker message"
 expect 2 "missing broker (tcp)" -- "$PANP" listen -b tcp:127.0.0.1:1 --token t
+expect 1 "bad --tls-min" -- "$PANP" send -b tls:127.0.0.1:1 --tls-min 1.1 -m x
+contains "$tmp/err" "want 1.2 or 1.3" "bad --tls-min message"
+expect 1 "bad PANP_TLS_MIN" -- env PANP_TLS_MIN=1.0 "$PANP" send -b tls:127.0.0.1:1 -m x
+expect 1 "--key without --cert" -- "$PANP" send -b tls:127.0.0.1:1 --key "$CERTS/client-alice.key" -m x
+expect 0 "send --help" -- "$PANP" send --help
+for o in "--ca FILE" "--cert FILE" "--key FILE" "--server-name NAME" "--tls-min 1.2|1.3" '$PANP_CA'; do
+  contains "$tmp/out" "$o" "help lists the TLS options"
+done
 
 # ---- a broker -------------------------------------------------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+tlsport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 me=$(id -un)
 cat >"$tmp/users" <<EOF
 alice:9c220f200955d76c0a38d308225e0ef10c5f971acaf2f8d1d8f732affa5bd1dc
@@ -77,8 +89,15 @@ EOF
 cat >"$tmp/panpd.conf" <<EOF
 [server]
 name = cli-test
-listen = unix:$tmp/panpd.sock, tcp:127.0.0.1:$port
+listen = unix:$tmp/panpd.sock, tcp:127.0.0.1:$port, tls:127.0.0.1:$tlsport
 users_file = users
+[tls]
+cert = $CERTS/server.pem
+key = $CERTS/server.key
+ca = $CERTS/ca.pem
+auth = external, token
+client_cert = optional
+client_identity = cn
 [printer lobby]
 admins = alice
 [access]
@@ -182,6 +201,41 @@ contains "$tmp/err" "ACCESS_DENIED" "access denied message"
 expect 3 "carol may not send" -- "$PANP" send -b "tcp:127.0.0.1:$port" --token carol-token -m x
 expect 3 "unknown printer" -- "$PANP" listen -p nowhere -W 0.1
 contains "$tmp/err" "NOT_FOUND" "unknown printer message"
+
+# tls: a client certificate (EXTERNAL: alice by its CN), options and the
+# environment; a token inside TLS; a wrong CA, a wrong name
+T="tls:localhost:$tlsport"
+TLS_ALICE=(--ca "$CERTS/ca.pem" --cert "$CERTS/client-alice.pem" --key "$CERTS/client-alice.key")
+alice_regs() { "$PANP" registrations -b "$T" "${TLS_ALICE[@]}" --json 2>/dev/null | wc -l; }
+"$PANP" listen -b "$T" "${TLS_ALICE[@]}" -C 2 -W 10 >"$tmp/l.out" 2>"$tmp/l.err" & lp=$!
+for _ in $(seq 200); do [ "$(alice_regs)" -ge 1 ] && break; sleep 0.05; done
+[ "$(alice_regs)" -ge 1 ] && ok || bad "tls listener never registered ($(cat "$tmp/l.err"))"
+expect 0 "send over tls with a client certificate" -- "$PANP" send -b "$T" "${TLS_ALICE[@]}" -m "over tls"
+contains "$tmp/err" "sent #1 to 1 listener" "tls send report"
+expect 0 "send over tls, settings from the environment" -- env PANP_BROKER="$T" PANP_CA="$CERTS/ca.pem" \
+  PANP_CERT="$CERTS/client-alice.pem" PANP_KEY="$CERTS/client-alice.key" PANP_TLS_MIN=1.2 "$PANP" send -m "by env"
+wait "$lp"; rc=$?
+[ $rc -eq 0 ] && ok || bad "tls listen exit $rc ($(cat "$tmp/l.err"))"
+[ "$(cat "$tmp/l.out")" = $'over tls\nby env' ] && ok || bad "tls listen output: $(cat "$tmp/l.out")"
+# the facade (port monitor example) takes the same settings from the environment
+"$PANP" answer -b "$T" "${TLS_ALICE[@]}" -t port-monitor -p lobby --reply 1234 -C 1 -W 10 >/dev/null 2>"$tmp/a.err" & ap=$!
+for _ in $(seq 200); do [ "$(alice_regs)" -ge 1 ] && break; sleep 0.05; done
+expect 0 "port monitor over tls (facade, environment)" -- env PANP_BROKER="$T" PANP_CA="$CERTS/ca.pem" \
+  PANP_CERT="$CERTS/client-alice.pem" PANP_KEY="$CERTS/client-alice.key" "$EX/port_monitor" --printer lobby --pin 1234 --timeout 5
+contains "$tmp/out" "job 7 released" "port monitor over tls"
+wait "$ap" && ok || bad "tls pin answer exit ($(cat "$tmp/a.err"))"
+for _ in $(seq 200); do [ "$(alice_regs)" -eq 0 ] && break; sleep 0.05; done
+expect 0 "a token inside tls, by IP with --server-name" -- "$PANP" send -b "tls:127.0.0.1:$tlsport" \
+  --ca "$CERTS/ca.pem" --server-name localhost --token alice-token --tls-min 1.3 -m x
+expect 2 "tls with a wrong CA" -- "$PANP" send -b "$T" --ca "$CERTS/other-ca.pem" \
+  --cert "$CERTS/client-alice.pem" --key "$CERTS/client-alice.key" -m x
+contains "$tmp/err" "the broker's certificate is not trusted" "wrong CA message"
+expect 2 "tls with a wrong name" -- "$PANP" send -b "$T" "${TLS_ALICE[@]}" --server-name wrong.example -m x
+contains "$tmp/err" "is not for \"wrong.example\"" "wrong name message"
+expect 3 "EXTERNAL over tls without a certificate" -- "$PANP" send -b "$T" --ca "$CERTS/ca.pem" -m x
+contains "$tmp/err" "UNAUTHENTICATED" "no certificate message"
+expect 2 "plain tcp: to the tls: port" -- "$PANP" send -b "tcp:127.0.0.1:$tlsport" --token alice-token -m x
+contains "$tmp/err" "tls:" "wrong binding message"
 
 # registrations listing
 settle

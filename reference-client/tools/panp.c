@@ -22,6 +22,11 @@ typedef struct opts {
     const char *cmd;
     const char *broker;
     const char *token;
+    const char *tls_ca;         /* tls: trust anchors for the broker's certificate */
+    const char *tls_cert;       /* tls: client certificate (EXTERNAL identity) */
+    const char *tls_key;
+    const char *tls_server_name;
+    const char *tls_min;        /* "1.2" or "1.3" */
     const char *session;
     const char *printer;
     bool server;
@@ -253,9 +258,20 @@ static int fail(const char *what, panp_error_code e, const panp_status *st)
 
 static const char common_help[] =
     "Common options:\n"
-    "  -b, --broker ADDR     unix:PATH or tcp:HOST:PORT (default $PANP_BROKER, else\n"
-    "                        unix:./run/panpd.sock if it exists, else unix:/run/panp/panp.sock)\n"
-    "      --token TOKEN     bearer token for tcp: (default $PANP_TOKEN)\n"
+    "  -b, --broker ADDR     unix:PATH, tcp:HOST:PORT or tls:HOST:PORT (default $PANP_BROKER,\n"
+    "                        else unix:./run/panpd.sock if it exists, else unix:/run/panp/panp.sock)\n"
+    "      --token TOKEN     bearer token for tcp: and tls: (default $PANP_TOKEN); over plain\n"
+    "                        tcp: only to a loopback address\n"
+    "TLS (tls: brokers; each defaults to the environment variable shown):\n"
+    "      --ca FILE         PEM trust anchors for the broker's certificate ($PANP_CA;\n"
+    "                        default: the system's trust store)\n"
+    "      --cert FILE       PEM client certificate: without --token, the broker takes your\n"
+    "                        identity from it (EXTERNAL) ($PANP_CERT)\n"
+    "      --key FILE        its PEM private key ($PANP_KEY; default: inside --cert's file)\n"
+    "      --server-name NAME  the name the broker's certificate must carry, instead of\n"
+    "                        the address's HOST ($PANP_SERVER_NAME)\n"
+    "      --tls-min 1.2|1.3 the lowest TLS version accepted ($PANP_TLS_MIN; default 1.3)\n"
+    "Other common options:\n"
     "      --session LABEL   login-session label (narrows delivery)\n"
     "  -p, --printer NAME    target a printer (default: the print server)\n"
     "  -t, --type TYPE       notification type: a UUID or release, async-ui,\n"
@@ -344,7 +360,8 @@ static int usage(const char *cmd, FILE *f, int code)
 
 enum {
     O_TOKEN = 256, O_SESSION, O_ALL, O_JSON, O_STYLE, O_LEASE, O_CSTATE, O_REASON, O_JOB,
-    O_OWNER, O_JSESSION, O_REPLY, O_EXEC, O_CLOSE, O_SERVER, O_RECONNECT
+    O_OWNER, O_JSESSION, O_REPLY, O_EXEC, O_CLOSE, O_SERVER, O_RECONNECT, O_CA, O_CERT, O_KEY,
+    O_SERVER_NAME, O_TLS_MIN
 };
 
 static const struct option long_opts[] = {
@@ -362,6 +379,9 @@ static const struct option long_opts[] = {
     {"reply", required_argument, NULL, O_REPLY}, {"exec", required_argument, NULL, O_EXEC},
     {"close", no_argument, NULL, O_CLOSE},      {"server", no_argument, NULL, O_SERVER},
     {"reconnect", no_argument, NULL, O_RECONNECT},
+    {"ca", required_argument, NULL, O_CA},      {"cert", required_argument, NULL, O_CERT},
+    {"key", required_argument, NULL, O_KEY},    {"server-name", required_argument, NULL, O_SERVER_NAME},
+    {"tls-min", required_argument, NULL, O_TLS_MIN},
     {NULL, 0, NULL, 0},
 };
 
@@ -446,6 +466,11 @@ static int parse_opt(opts *o, int c, const char *arg)
     case O_EXEC: o->exec = arg; break;
     case O_CLOSE: o->answer_by_close = true; break;
     case O_RECONNECT: o->reconnect = true; break;
+    case O_CA: o->tls_ca = arg; break;
+    case O_CERT: o->tls_cert = arg; break;
+    case O_KEY: o->tls_key = arg; break;
+    case O_SERVER_NAME: o->tls_server_name = arg; break;
+    case O_TLS_MIN: o->tls_min = arg; break;
     default: return EX_USAGE;
     }
     return EX_OK;
@@ -482,6 +507,11 @@ static int connect_broker(const opts *o, panp_client **c)
         .software = "panp-tool/" PANP_CLIENT_VERSION,
         .reconnect = o->reconnect,
         .on_connection = on_conn,
+        .tls_ca_file = o->tls_ca,
+        .tls_cert_file = o->tls_cert,
+        .tls_key_file = o->tls_key,
+        .tls_server_name = o->tls_server_name,
+        .tls_min_version = o->tls_min && strcmp(o->tls_min, "1.2") == 0 ? 0x0303 : 0,
     };
     panp_status st;
     panp_error_code e = panp_connect(&po, c, &st);
@@ -1022,6 +1052,26 @@ int main(int argc, char **argv)
         o.token = getenv("PANP_TOKEN");
     if (o.token && !*o.token)
         o.token = NULL;
+    /* TLS settings: the option, else the environment; empty means unset */
+    const struct {
+        const char **slot;
+        const char *env;
+    } tls_env[] = {{&o.tls_ca, "PANP_CA"}, {&o.tls_cert, "PANP_CERT"}, {&o.tls_key, "PANP_KEY"},
+                   {&o.tls_server_name, "PANP_SERVER_NAME"}, {&o.tls_min, "PANP_TLS_MIN"}};
+    for (size_t i = 0; i < sizeof tls_env / sizeof tls_env[0]; i++) {
+        if (!*tls_env[i].slot)
+            *tls_env[i].slot = getenv(tls_env[i].env);
+        if (*tls_env[i].slot && !**tls_env[i].slot)
+            *tls_env[i].slot = NULL;
+    }
+    if (o.tls_min && strcmp(o.tls_min, "1.2") != 0 && strcmp(o.tls_min, "1.3") != 0) {
+        free(o.messages);
+        return bad_opt(&o, "--tls-min: \"%s\": want 1.2 or 1.3", o.tls_min);
+    }
+    if (o.tls_key && !o.tls_cert) {
+        free(o.messages);
+        return bad_opt(&o, "%s", "--key needs --cert");
+    }
     if (o.job_id && !o.job_owner) {
         free(o.messages);
         return bad_opt(&o, "%s", "--job needs --owner");

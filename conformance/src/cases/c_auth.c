@@ -14,43 +14,12 @@
 
 /* ---- identity ------------------------------------------------------------ */
 
-static bool printer_listed(const panp_identity *id, const char *name)
-{
-    for (size_t i = 0; i < id->admin_printers_count; i++)
-        if (!strcmp(id->admin_printers[i], name)) return true;
-    return false;
-}
-
-/* Compares Welcome.identity with what the profile says the broker's
- * configuration gives this identity. */
-static void check_identity(pc_t *t, const pc_identity *want, const pc_conn *c)
-{
-    const panp_identity *id = &c->welcome->body.welcome.identity;
-    const char *got = pc_frame_text(t, c->welcome);
-    const char *who = pc_sprintf(t, "identity %s", want->name);
-    if (strcmp(id->user, want->user))
-        pc_fail(t, "PANP-AUTH-1", pc_sprintf(t, "%s reported as user \"%s\"", who, want->user), "%s", got);
-    bool may_open = want->sender || want->trusted || want->server_admin;
-    if (id->server_admin != want->server_admin || id->trusted != want->trusted || id->may_open_channels != may_open)
-        pc_fail(t, "PANP-AUTH-6",
-                pc_sprintf(t, "%s with server_admin=%d trusted=%d may_open_channels=%d", who, want->server_admin,
-                           want->trusted, may_open),
-                "%s", got);
-    if (want->server_admin) return; /* a server admin's printers need no list */
-    for (size_t i = 0; i < want->n_admin_printers && !id->admin_printers_truncated; i++)
-        if (!printer_listed(id, want->admin_printers[i]))
-            pc_fail(t, "PANP-AUTH-6", pc_sprintf(t, "%s listing admin printer \"%s\"", who, want->admin_printers[i]), "%s", got);
-    for (size_t i = 0; i < id->admin_printers_count; i++)
-        if (!pc_identity_admin_of(want, id->admin_printers[i]))
-            pc_fail(t, "PANP-AUTH-8", pc_sprintf(t, "%s administering only its configured printers", who), "%s", got);
-}
-
 static void run_identity_reported(pc_t *t)
 {
     const pc_profile *p = t->opt->profile;
     for (size_t i = 0; i < p->n_ids; i++) {
         pc_conn *c = pc_connect(t, &p->ids[i], p->ids[i].name);
-        check_identity(t, &p->ids[i], c);
+        pc_check_identity(t, &p->ids[i], c);
         pc_close(c);
     }
 }
@@ -93,7 +62,7 @@ static void run_identity_ignores_client_strings(pc_t *t)
         rh_send(c, &h);
         const panp_frame *w = pc_await_hello_response(c, h.rid);
         if (w->kind != PANP_BODY_WELCOME) pc_fail(t, "PANP-VER-5", "a Welcome", "%s", pc_frame_text(t, w));
-        check_identity(t, plain, c);
+        pc_check_identity(t, plain, c);
         if (memcmp(&w->body.welcome.limits, &base->welcome->body.welcome.limits, sizeof(panp_limits)) != 0)
             pc_fail(t, "PANP-VER-5", "the same limits whatever Hello.software says", "%s", pc_frame_text(t, w));
         /* and no right from the strings: ALL_USERS is still refused */
@@ -161,28 +130,35 @@ static bool loopback_host(const char *host)
     return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
 }
 
-/* A local address that is not loopback, or false. */
-static bool other_local_address(char *out, size_t cap)
+/* The broker's tcp listener: the address under test, or the profile's
+ * tcp_address; NULL when neither is tcp. */
+static const pc_addr *tcp_listener(pc_t *t)
 {
-    struct ifaddrs *ifs = NULL;
-    bool found = false;
-    if (getifaddrs(&ifs) != 0) return false;
-    for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
-        struct in_addr a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
-        if ((ntohl(a.s_addr) >> 24) == 127) continue;
-        found = inet_ntop(AF_INET, &a, out, (socklen_t)cap) != NULL;
-    }
-    freeifaddrs(ifs);
-    return found;
+    if (is_tcp(t)) return &t->opt->broker;
+    const char *text = t->opt->profile->tcp_address;
+    if (!text) return NULL;
+    pc_addr *a = pc_alloc(t, sizeof(*a));
+    char err[256];
+    if (!pc_addr_parse(a, text, err, sizeof(err)) || a->kind != PC_ADDR_TCP) pc_error(t, "tcp_address: %s", err);
+    return a;
+}
+
+/* Plain tcp off the loopback only with an explicit "insecure" setting. */
+static void skip_if_insecure_allowed(pc_t *t)
+{
+    if (pc_profile_has_feature(t->opt->profile, "insecure-plaintext-tokens"))
+        pc_skip(t, "not applicable: the profile claims insecure-plaintext-tokens (the broker is configured to take "
+                   "tokens in clear text off the loopback)");
 }
 
 static void run_tcp_loopback_only(pc_t *t)
 {
-    const pc_addr *b = &t->opt->broker;
+    skip_if_insecure_allowed(t);
+    const pc_addr *b = tcp_listener(t);
+    if (!b) pc_skip(t, "not applicable: the broker is not reached over tcp and the profile gives no tcp_address");
     if (!loopback_host(b->host)) pc_skip(t, "not applicable: the broker was configured on a non-loopback address");
     char host[64];
-    if (!other_local_address(host, sizeof(host))) pc_skip(t, "not applicable: this host has no non-loopback IPv4 address");
+    if (!pc_other_local_address(host, sizeof(host))) pc_skip(t, "not applicable: this host has no non-loopback IPv4 address");
     pc_addr other;
     char err[256];
     char text[128];
@@ -193,9 +169,42 @@ static void run_tcp_loopback_only(pc_t *t)
     int fd = pc_dial(&other, &o, err, sizeof(err));
     if (fd >= 0) {
         close(fd);
-        pc_fail(t, "PANP-TRANS-9", pc_sprintf(t, "no listener on %s (loopback only unless configured)", text),
+        pc_fail(t, "PANP-SEC-11", pc_sprintf(t, "no listener on %s (loopback only unless configured)", text),
                 "the connection was accepted");
     }
+}
+
+/* A TOKEN Hello from a non-loopback source address: connect from one of
+ * this host's other addresses to the loopback listener (Linux routes it
+ * over lo with that source), or to the listener on that address when the
+ * broker listens there. */
+static void run_tcp_remote_token(pc_t *t)
+{
+    skip_if_insecure_allowed(t);
+    const pc_addr *b = tcp_listener(t);
+    if (!b) pc_skip(t, "not applicable: the broker is not reached over tcp and the profile gives no tcp_address");
+    char host[64];
+    if (!pc_other_local_address(host, sizeof(host))) pc_skip(t, "not applicable: this host has no non-loopback IPv4 address");
+    const pc_identity *id = pc_who(t, PC_ROLE_PLAIN, 0);
+    if (!id->token) pc_error(t, "identity %s has no token", id->name);
+    char err[300], err2[300];
+    pc_dial_opts o = {.bind_host = host};
+    pc_conn *c = pc_try_dial_at(t, b, id, "remote", &o, err, sizeof(err));
+    if (!c) {
+        pc_addr there;
+        char text[128];
+        snprintf(text, sizeof(text), "tcp:%s:%s", host, b->port);
+        pc_dial_opts direct = {0};
+        if (pc_addr_parse(&there, text, err2, sizeof(err2))) c = pc_try_dial_at(t, &there, id, "remote", &direct, err2, sizeof(err2));
+        if (!c)
+            pc_skip(t, "not applicable: the broker's tcp port cannot be reached from a non-loopback address of this host "
+                       "(%s; %s)", err, err2);
+    }
+    raw_hello h = rh_valid(c);
+    h.auth = PANP_AUTH_TOKEN;
+    h.token = id->token;
+    rh_send(c, &h);
+    pc_expect_fatal(c, h.rid, PANP_ERR_UNAUTHENTICATED, "PANP-SEC-9", NULL);
 }
 
 static void run_tcp_available(pc_t *t)
@@ -266,8 +275,14 @@ static const pc_case_def CASES[] = {
     CASE_FEAT("auth.tcp.same-message-for-bad-tokens", "PANP-AUTH-4 PANP-AUTH-3",
               "empty, wrong, near-miss, prefix, extended and 512-byte tokens all get the same Error.message", FEAT_TCP,
               run_tcp_same_message),
-    CASE_FEAT("transport.tcp.loopback-only", "PANP-TRANS-9",
-              "the broker's tcp port does not answer on a non-loopback address of this host", FEAT_TCP, run_tcp_loopback_only),
+    CASE("transport.tcp.loopback-only", "PANP-TRANS-9 PANP-SEC-11",
+         "the broker's tcp port (the broker address or the profile's tcp_address) does not answer on a non-loopback "
+         "address of this host (unless the profile claims insecure-plaintext-tokens)",
+         run_tcp_loopback_only),
+    CASE("transport.tcp.remote-token-refused", "PANP-SEC-9",
+         "a valid TOKEN Hello over plain tcp from a non-loopback source address of this host: UNAUTHENTICATED, fatal "
+         "(unless the profile claims insecure-plaintext-tokens)",
+         run_tcp_remote_token),
     CASE("transport.tcp.available", "PANP-TRANS-2",
          "the broker serves the tcp binding (at the broker address, or the profile's tcp_address)", run_tcp_available),
     CASE_FEAT("auth.unix.token-refused", "PANP-TRANS-7", "TOKEN on a unix socket: UNAUTHENTICATED hello.auth, fatal",

@@ -5,12 +5,16 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/random.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 bool is_tcp(const pc_t *t) { return t->opt->broker.kind == PC_ADDR_TCP; }
 
 raw_hello rh_valid(const pc_conn *c)
 {
-    bool tcp = is_tcp(c->t);
+    bool tcp = pc_conn_token_auth(c);
     raw_hello h = {.rid = 1, .min = 1, .max = 1, .software = "panp-conformance/1",
                    .auth = tcp ? PANP_AUTH_TOKEN : PANP_AUTH_EXTERNAL};
     if (tcp && c->id) h.token = c->id->token;
@@ -160,4 +164,53 @@ void await_user_quiet(pc_conn *c)
             pc_error(c->t, "user %s keeps registrations from other connections; the case needs a quiet user", c->id->user);
         pc_try_await(c, pc_m_kind, &(panp_body_kind){PANP_BODY_NONE}, 20);
     }
+}
+
+/* ---- identity ---- */
+
+static bool printer_listed(const panp_identity *id, const char *name)
+{
+    for (size_t i = 0; i < id->admin_printers_count; i++)
+        if (!strcmp(id->admin_printers[i], name)) return true;
+    return false;
+}
+
+/* Compares Welcome.identity with what the profile says the broker's
+ * configuration gives this identity. */
+void pc_check_identity(pc_t *t, const pc_identity *want, const pc_conn *c)
+{
+    const panp_identity *id = &c->welcome->body.welcome.identity;
+    const char *got = pc_frame_text(t, c->welcome);
+    const char *who = pc_sprintf(t, "identity %s", want->name);
+    if (strcmp(id->user, want->user))
+        pc_fail(t, "PANP-AUTH-1", pc_sprintf(t, "%s reported as user \"%s\"", who, want->user), "%s", got);
+    bool may_open = want->sender || want->trusted || want->server_admin;
+    if (id->server_admin != want->server_admin || id->trusted != want->trusted || id->may_open_channels != may_open)
+        pc_fail(t, "PANP-AUTH-6",
+                pc_sprintf(t, "%s with server_admin=%d trusted=%d may_open_channels=%d", who, want->server_admin,
+                           want->trusted, may_open),
+                "%s", got);
+    if (want->server_admin) return; /* a server admin's printers need no list */
+    for (size_t i = 0; i < want->n_admin_printers && !id->admin_printers_truncated; i++)
+        if (!printer_listed(id, want->admin_printers[i]))
+            pc_fail(t, "PANP-AUTH-6", pc_sprintf(t, "%s listing admin printer \"%s\"", who, want->admin_printers[i]), "%s", got);
+    for (size_t i = 0; i < id->admin_printers_count; i++)
+        if (!pc_identity_admin_of(want, id->admin_printers[i]))
+            pc_fail(t, "PANP-AUTH-8", pc_sprintf(t, "%s administering only its configured printers", who), "%s", got);
+}
+
+/* A local address that is not loopback, or false. */
+bool pc_other_local_address(char *out, size_t cap)
+{
+    struct ifaddrs *ifs = NULL;
+    bool found = false;
+    if (getifaddrs(&ifs) != 0) return false;
+    for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        struct in_addr a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+        if ((ntohl(a.s_addr) >> 24) == 127) continue;
+        found = inet_ntop(AF_INET, &a, out, (socklen_t)cap) != NULL;
+    }
+    freeifaddrs(ifs);
+    return found;
 }

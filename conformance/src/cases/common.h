@@ -60,6 +60,13 @@ void reg_frame_begin(pbw *reg, const uint8_t *type);
 void frame_wrap(pbw *frame, uint64_t rid, uint32_t body_field, const pbw *body);
 
 bool is_tcp(const pc_t *t);
+/* An IPv4 address of this host that is not loopback (text), or false. */
+bool pc_other_local_address(char *out, size_t cap);
+
+/* Welcome.identity on c against what the profile says the broker's
+ * configuration gives `want` (user, rights, admin printers); FAIL citing
+ * AUTH-1 / AUTH-6 / AUTH-8. */
+void pc_check_identity(pc_t *t, const pc_identity *want, const pc_conn *c);
 /* n bytes of 'x' (owned by the case). */
 char *filler(pc_t *t, size_t n, char ch);
 /* Random bytes (owned by the case). */

@@ -1,12 +1,15 @@
 /* client/c_client.c - client-side cases: the suite plays the broker and
  * checks a client implementation through its adapter (cs.h). */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cases/common.h"
 #include "client/cs.h"
+#include "tls.h"
 #include "vectors.h"
 
 /* ---- small scripted-broker steps ------------------------------------------ */
@@ -101,7 +104,7 @@ static void run_handshake(pc_t *t)
 static void run_wrong_preface(pc_t *t)
 {
     cs_state *cs = cs_start(t);
-    uint64_t id = cs_cmd(cs, "connect", "\"broker\":\"%s\"", cs->listen.text);
+    uint64_t id = cs_cmd(cs, "connect", "%s", cs_broker_fields(cs));
     pc_conn *b = cs_accept(cs, "PANP-PREF-1");
     cs_await_hello(b, "PANP-PREF-1");
     pc_send_raw(b, "\x89PANQ\r\n\x1a", 8, "a wrong preface");
@@ -115,7 +118,7 @@ static void run_wrong_preface(pc_t *t)
 static void run_hello_refused(pc_t *t)
 {
     cs_state *cs = cs_start(t);
-    uint64_t id = cs_cmd(cs, "connect", "\"broker\":\"%s\"", cs->listen.text);
+    uint64_t id = cs_cmd(cs, "connect", "%s", cs_broker_fields(cs));
     pc_conn *b = cs_accept(cs, "PANP-PREF-1");
     const panp_frame *h = cs_await_hello(b, "PANP-PREF-1");
     pc_send_raw(b, PANP_PREFACE, PANP_PREFACE_LEN, "preface");
@@ -149,7 +152,7 @@ static void send_with_unknowns(pc_conn *b, const panp_frame *f, const char *what
 static void run_unknown_fields(pc_t *t)
 {
     cs_state *cs = cs_start(t);
-    uint64_t id = cs_cmd(cs, "connect", "\"broker\":\"%s\"", cs->listen.text);
+    uint64_t id = cs_cmd(cs, "connect", "%s", cs_broker_fields(cs));
     pc_conn *b = cs_accept(cs, "PANP-PREF-1");
     const panp_frame *h = cs_await_hello(b, "PANP-PREF-1");
     pc_send_raw(b, PANP_PREFACE, PANP_PREFACE_LEN, "preface");
@@ -589,27 +592,300 @@ static void run_address_forms(pc_t *t)
     if (!try_form(cs, "tcp:[::1]:0")) pc_note(t, "no IPv6 loopback here: the [::1] form was not tried");
 }
 
-static void run_tls_refused(pc_t *t)
+/* ---- tls (SPEC 4.4) and tokens in clear text (SPEC 21.4) ----------------------------- */
+
+/* A listener of the suite's own, on 127.0.0.1 (or `host`): raw mode keeps
+ * the bytes clients send; otherwise each connection gets the server side of
+ * a TLS handshake with the certificate `cert`, and the first completed one
+ * becomes a relayed descriptor. */
+typedef struct side_listener {
+    pc_t *t;
+    int fd;
+    unsigned port;
+    bool raw;
+    pc_broker_cert cert;
+    int conns;                    /* TCP connections accepted */
+    int raw_fds[8];
+    sbuf raw_in[8];               /* raw: what each connection sent */
+    bool raw_eof[8];
+    bool tried;                   /* TLS: a handshake ran (either way) */
+    pc_conn *conn;                /* TLS: the completed session (the case closes it), or NULL */
+    pc_tls_server_info info;
+    char err[300];
+} side_listener;
+
+typedef struct raw_conn {
+    side_listener *x;
+    int i;
+} raw_conn;
+
+static void on_raw_data(pc_t *t, void *arg)
 {
-    cs_state *cs = cs_start(t);
+    side_listener *x = ((raw_conn *)arg)->x;
+    int i = ((raw_conn *)arg)->i;
+    (void)t;
+    char buf[4096];
+    ssize_t n = recv(x->raw_fds[i], buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) {
+        sbuf_put(&x->raw_in[i], buf, (size_t)n);
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        x->raw_eof[i] = true;
+        pc_del_hook(x->t, x->raw_fds[i]);
+    }
+}
+
+static void on_side_accept(pc_t *t, void *arg)
+{
+    side_listener *x = arg;
+    int fd = accept4(x->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    x->conns++;
+    if (x->raw) {
+        int i = x->conns - 1;
+        if (i >= 8) {
+            close(fd);
+            return;
+        }
+        x->raw_fds[i] = fd;
+        raw_conn *rc = pc_alloc(t, sizeof(*rc));
+        *rc = (raw_conn){x, i};
+        pc_add_hook(t, fd, on_raw_data, rc);
+        return;
+    }
+    if (x->tried) { /* one handshake per round */
+        close(fd);
+        return;
+    }
+    x->tried = true;
+    int relay = pc_tls_accept(fd, x->cert, pc_wait_ms(t), &x->info, x->err, sizeof(x->err));
+    if (relay >= 0) {
+        fcntl(relay, F_SETFL, fcntl(relay, F_GETFL) | O_NONBLOCK);
+        x->conn = pc_conn_adopt(t, relay, "as-broker(tls)");
+    }
+    sbuf first = SBUF_INIT;
+    sbuf_hex(&first, x->info.first, x->info.nfirst);
+    pc_note(t, "suite's tls listener: first bytes [%s]; ClientHello %s (ALPN \"%s\"%s, SNI %s%s%s); %s", sbuf_str(&first),
+            x->info.client_hello ? "seen" : "not seen", x->info.alpn, x->info.alpn_offered ? "" : " none offered",
+            x->info.sni_sent ? "\"" : "", x->info.sni_sent ? x->info.sni : "none", x->info.sni_sent ? "\"" : "",
+            x->conn ? pc_sprintf(t, "handshake done (%s)", x->info.version) : x->err);
+    sbuf_free(&first);
+}
+
+static void side_cleanup(side_listener *x)
+{
+    pc_del_hook(x->t, x->fd);
+    close(x->fd);
+    for (int i = 0; i < x->conns && i < 8; i++) {
+        if (!x->raw) break;
+        if (!x->raw_eof[i]) pc_del_hook(x->t, x->raw_fds[i]);
+        close(x->raw_fds[i]);
+        sbuf_free(&x->raw_in[i]);
+    }
+    if (x->conn) pc_close(x->conn);
+    x->conn = NULL;
+    x->fd = -1;
+    x->conns = 0;
+}
+
+static side_listener *side_listen(pc_t *t, const char *host, bool raw)
+{
+    side_listener *x = pc_alloc(t, sizeof(*x));
+    x->t = t;
+    x->raw = raw;
     pc_addr a;
     char err[256];
-    pc_addr_parse(&a, "tcp:127.0.0.1:0", err, sizeof(err));
-    extra_listener *x = pc_alloc(t, sizeof(*x));
+    if (!pc_addr_parse(&a, pc_sprintf(t, "tcp:%s:0", host), err, sizeof(err))) pc_error(t, "%s", err);
     x->fd = pc_listen(&a, err, sizeof(err));
-    x->accepted = -1;
     if (x->fd < 0) pc_error(t, "%s", err);
+    fcntl(x->fd, F_SETFL, O_NONBLOCK);
     struct sockaddr_in sin;
     socklen_t sl = sizeof(sin);
     getsockname(x->fd, (struct sockaddr *)&sin, &sl);
-    pc_add_hook(t, x->fd, on_extra, x);
-    uint64_t id = cs_cmd(cs, "connect", "\"broker\":\"tls:127.0.0.1:%u\"", ntohs(sin.sin_port));
-    cs_not_ok(cs, id, "PANP-TRANS-10");
-    pc_wait_for(t, extra_ready, x, 0);
-    if (x->accepted >= 0)
-        pc_fail(t, "PANP-TRANS-10", "a tls: address refused, never reached over plain tcp", "the client connected over tcp");
-    pc_del_hook(t, x->fd);
-    close(x->fd);
+    x->port = ntohs(sin.sin_port);
+    pc_add_hook(t, x->fd, on_side_accept, x);
+    return x;
+}
+
+/* Ready for the next TLS round. */
+static void side_reset(side_listener *x, pc_broker_cert cert)
+{
+    if (x->conn) pc_close(x->conn);
+    x->conn = NULL;
+    x->tried = false;
+    x->cert = cert;
+    x->conns = 0;
+    memset(&x->info, 0, sizeof(x->info));
+    x->err[0] = '\0';
+}
+
+static bool side_tried(void *arg) { return ((side_listener *)arg)->tried; }
+static bool side_connected(void *arg) { return ((side_listener *)arg)->conns > 0; }
+static bool side_never(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+static const char *suite_ca(pc_t *t)
+{
+    char err[300];
+    const char *ca = pc_tls_suite_ca(err, sizeof(err));
+    if (!ca) pc_error(t, "%s", err);
+    return ca;
+}
+
+static bool claims_tls(pc_t *t) { return pc_profile_has_feature(t->opt->profile, "tls"); }
+
+/* connect to tls:HOST:PORT of x, trusting the suite's CA (and the name
+ * server_name, if not NULL); returns the command id. */
+static uint64_t tls_connect_cmd(cs_state *cs, side_listener *x, const char *host, const char *server_name)
+{
+    pc_t *t = cs->t;
+    return cs_cmd(cs, "connect", "\"broker\":\"tls:%s:%u\",\"tls_ca\":\"%s\"%s%s%s", host, x->port, suite_ca(t),
+                  server_name ? ",\"tls_server_name\":\"" : "", server_name ? server_name : "", server_name ? "\"" : "");
+}
+
+/* After a handshake the suite completed: the panp session inside it, as
+ * any scripted broker plays it, then the client disconnects. */
+static void tls_session(cs_state *cs, side_listener *x, uint64_t id, const char *req)
+{
+    pc_t *t = cs->t;
+    if (!x->conn)
+        pc_fail(t, req, "a completed TLS handshake with a broker certificate the client trusts",
+                "%s", x->tried ? x->err : "no connection");
+    pc_conn *b = x->conn;
+    x->conn = NULL;
+    /* the harness checks the client's first application bytes are the preface */
+    const panp_frame *h = cs_await_hello(b, "PANP-TRANS-11");
+    cs_welcome(b, h->request_id, NULL);
+    cs_ok(cs, id, req);
+    do_sync(cs, b, req);
+    uint64_t d = cs_cmd0(cs, "disconnect");
+    cs_result(cs, d, req);
+    pc_close(b);
+}
+
+static void run_tls_never_plain(pc_t *t)
+{
+    cs_state *cs = cs_start(t);
+    bool tls = claims_tls(t);
+    side_listener *x = side_listen(t, "127.0.0.1", !tls);
+    x->cert = PC_BCERT_GOOD;
+    uint64_t id = tls_connect_cmd(cs, x, "127.0.0.1", NULL);
+    if (!tls) {
+        /* [PANP-TRANS-10]: refused as unsupported, never plain tcp */
+        cs_not_ok(cs, id, "PANP-TRANS-10");
+        pc_wait_for(t, side_connected, x, pc_scaled_ms(t, 50));
+        if (x->conns) {
+            sbuf h = SBUF_INIT;
+            sbuf_hex(&h, (const uint8_t *)x->raw_in[0].s, x->raw_in[0].len < 16 ? x->raw_in[0].len : 16);
+            const char *sent = pc_sprintf(t, "%s", sbuf_str(&h));
+            sbuf_free(&h);
+            pc_fail(t, "PANP-TRANS-10", "a tls: address refused, never reached over plain tcp",
+                    "the client connected over tcp and sent [%s]", sent);
+        }
+        side_cleanup(x);
+        return;
+    }
+    if (!pc_wait_for(t, side_tried, x, pc_wait_ms(t)))
+        pc_fail(t, "PANP-TRANS-11", "a TLS handshake on the tls: address", "no connection");
+    if (x->info.nfirst >= 2 && !memcmp(x->info.first, PANP_PREFACE, x->info.nfirst < 8 ? x->info.nfirst : 8))
+        pc_fail(t, "PANP-TRANS-11", "a TLS ClientHello (16 03 ..) first, never the preface in clear text",
+                "the panp preface in clear text");
+    if (!x->info.nfirst || x->info.first[0] != 0x16)
+        pc_fail(t, "PANP-TRANS-11", "a TLS ClientHello (16 03 ..) first", "%s", x->err);
+    tls_session(cs, x, id, "PANP-TRANS-11");
+    side_cleanup(x);
+}
+
+static void run_tls_verifies_broker(pc_t *t)
+{
+    cs_state *cs = cs_start(t);
+    static const struct {
+        pc_broker_cert cert;
+        const char *host, *server_name;
+        bool ok;
+        const char *what;
+    } rounds[] = {
+        {PC_BCERT_GOOD, "127.0.0.1", NULL, true, "the control: a valid certificate for 127.0.0.1"},
+        {PC_BCERT_GOOD, "localhost", NULL, true, "the control: a valid certificate for localhost"},
+        {PC_BCERT_WRONG_NAME, "127.0.0.1", NULL, false, "a certificate for " PC_BCERT_OTHER_NAME " at 127.0.0.1"},
+        {PC_BCERT_WRONG_NAME, "localhost", NULL, false, "a certificate for " PC_BCERT_OTHER_NAME " at localhost"},
+        {PC_BCERT_OTHER_CA, "127.0.0.1", NULL, false, "a certificate from a CA the client does not trust"},
+        {PC_BCERT_EXPIRED, "localhost", NULL, false, "an expired certificate"},
+        {PC_BCERT_WRONG_NAME, "127.0.0.1", PC_BCERT_OTHER_NAME, true,
+         "a certificate for " PC_BCERT_OTHER_NAME ", the name the user configured (tls_server_name)"},
+    };
+    side_listener *x = side_listen(t, "127.0.0.1", false);
+    for (size_t i = 0; i < sizeof(rounds) / sizeof(rounds[0]); i++) {
+        side_reset(x, rounds[i].cert);
+        pc_note(t, "round %zu: %s", i + 1, rounds[i].what);
+        uint64_t id = tls_connect_cmd(cs, x, rounds[i].host, rounds[i].server_name);
+        if (rounds[i].ok) {
+            pc_wait_for(t, side_tried, x, pc_wait_ms(t));
+            tls_session(cs, x, id, "PANP-TRANS-14");
+            continue;
+        }
+        cs_not_ok(cs, id, "PANP-TRANS-14");
+        pc_wait_for(t, side_tried, x, pc_scaled_ms(t, 200));
+        if (x->info.handshake_done)
+            pc_fail(t, "PANP-TRANS-14", pc_sprintf(t, "the client aborting the handshake (%s)", rounds[i].what),
+                    "the client finished the handshake");
+        if (!x->tried) pc_note(t, "the client did not even connect");
+    }
+    side_cleanup(x);
+}
+
+static void run_tls_alpn_sni(pc_t *t)
+{
+    cs_state *cs = cs_start(t);
+    side_listener *x = side_listen(t, "127.0.0.1", false);
+    static const char *const hosts[] = {"localhost", "127.0.0.1"};
+    for (size_t i = 0; i < 2; i++) {
+        side_reset(x, PC_BCERT_GOOD);
+        uint64_t id = tls_connect_cmd(cs, x, hosts[i], NULL);
+        if (!pc_wait_for(t, side_tried, x, pc_wait_ms(t)) || !x->info.client_hello)
+            pc_fail(t, "PANP-TRANS-16", pc_sprintf(t, "a ClientHello for tls:%s", hosts[i]), "%s",
+                    x->tried ? x->err : "no connection");
+        bool panp1 = false;
+        for (const char *p = x->info.alpn; *p;) {
+            size_t n = strcspn(p, ",");
+            if (n == 6 && !strncmp(p, "panp/1", 6)) panp1 = true;
+            p += n + (p[n] == ',');
+        }
+        if (!panp1)
+            pc_fail(t, "PANP-TRANS-16", "ALPN offering panp/1",
+                    x->info.alpn_offered ? "ALPN offers \"%s\"" : "no ALPN extension%s", x->info.alpn);
+        if (i == 0 && (!x->info.sni_sent || strcmp(x->info.sni, "localhost")))
+            pc_warn(t, "PANP-TRANS-15", "SNI for tls:localhost: %s",
+                    x->info.sni_sent ? pc_sprintf(t, "\"%s\"", x->info.sni) : "none sent");
+        if (i == 1 && x->info.sni_sent)
+            pc_warn(t, "PANP-TRANS-15", "SNI \"%s\" sent for an IP address (SPEC 4.4: none; RFC 6066)", x->info.sni);
+        tls_session(cs, x, id, "PANP-TRANS-16");
+    }
+    side_cleanup(x);
+}
+
+static void run_token_not_in_clear(pc_t *t)
+{
+    char host[64];
+    if (!pc_other_local_address(host, sizeof(host))) pc_skip(t, "not applicable: this host has no non-loopback IPv4 address");
+    cs_state *cs = cs_start(t);
+    side_listener *x = side_listen(t, host, true);
+    const char *token = "panp-conformance-secret-7d1e5a";
+    pc_note(t, "a broker at tcp:%s:%u, a non-loopback address of this host", host, x->port);
+    uint64_t id = cs_cmd(cs, "connect", "\"broker\":\"tcp:%s:%u\",\"token\":\"%s\"", host, x->port, token);
+    cs_not_ok(cs, id, "PANP-SEC-10");
+    /* whatever reached us was written before the result; collect it */
+    pc_wait_for(t, side_never, x, pc_scaled_ms(t, 100));
+    for (int i = 0; i < x->conns && i < 8; i++) {
+        const sbuf *in = &x->raw_in[i];
+        if (in->len && memmem(in->s, in->len, token, strlen(token)))
+            pc_fail(t, "PANP-SEC-10", "no token over plain tcp to a non-loopback address",
+                    "connection %d carried the token (%zu bytes sent)", i + 1, in->len);
+        pc_note(t, "connection %d: %zu bytes, no token", i + 1, in->len);
+    }
+    side_cleanup(x);
 }
 
 /* ---- negative vectors a client receives ---------------------------------------- */
@@ -634,7 +910,7 @@ void cs_run_vector(pc_t *t)
     pbw f = PBW_INIT;
     const char *req = v->accept ? "PANP-CLI-2" : "PANP-CLI-3";
     if (!strncmp(v->field, "welcome.", 8)) {
-        uint64_t id = cs_cmd(cs, "connect", "\"broker\":\"%s\"", cs->listen.text);
+        uint64_t id = cs_cmd(cs, "connect", "%s", cs_broker_fields(cs));
         pc_conn *b = cs_accept(cs, "PANP-PREF-1");
         const panp_frame *h = cs_await_hello(b, "PANP-PREF-1");
         pc_send_raw(b, PANP_PREFACE, PANP_PREFACE_LEN, "preface");
@@ -727,8 +1003,19 @@ static const pc_case_def CASES[] = {
          run_disconnect_politely),
     CASE("client.address-forms", "PANP-TRANS-1",
          "the client reaches brokers at unix:PATH, tcp:127.0.0.1:PORT and tcp:[::1]:PORT", run_address_forms),
-    CASE("client.tls-refused", "PANP-TRANS-10",
-         "a tls: address is refused as unsupported, without falling back to plain tcp", run_tls_refused),
+    CASE("client.tls.never-plain", "PANP-TRANS-10 PANP-TRANS-11",
+         "on a tls: address the client's first bytes are a TLS ClientHello and the preface comes inside the session; "
+         "a client that does not claim tls refuses the address, never reaching it over plain tcp", run_tls_never_plain),
+    CASE_FEAT("client.tls.verifies-broker", "PANP-TRANS-14",
+              "broker certificates for another name, from an untrusted CA, expired: the connect fails without finishing "
+              "the handshake; valid ones, and the other name when configured (tls_server_name), connect", "tls",
+              run_tls_verifies_broker),
+    CASE_FEAT("client.tls.alpn-and-sni", "PANP-TRANS-16 PANP-TRANS-15",
+              "the ClientHello offers ALPN panp/1, carries SNI localhost for tls:localhost (SHOULD) and none for "
+              "tls:127.0.0.1", "tls", run_tls_alpn_sni),
+    CASE("client.token-not-in-clear", "PANP-SEC-10",
+         "connect with a token to tcp: on a non-loopback address of this host: the connect fails and the token never "
+         "goes out", run_token_not_in_clear),
 };
 
 PC_TABLE(pc_cases_client, CASES);

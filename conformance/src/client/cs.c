@@ -17,6 +17,7 @@
 
 #include "fmt.h"
 #include "ops.h"
+#include "tls.h"
 
 /* ---- adapter output ------------------------------------------------------ */
 
@@ -89,6 +90,20 @@ static void on_accept(pc_t *t, void *arg)
     int fd = accept4(cs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     if (cs->naccepted == sizeof(cs->accepted) / sizeof(cs->accepted[0])) pc_error(t, "the client connected too often");
+    if (cs->listen.kind == PC_ADDR_TLS) {
+        /* the suite's tls: broker: the handshake first (certificate for
+         * localhost, 127.0.0.1 and ::1 from the suite's CA) */
+        pc_tls_server_info info;
+        char err[300];
+        fd = pc_tls_accept(fd, PC_BCERT_GOOD, pc_wait_ms(t), &info, err, sizeof(err));
+        if (fd < 0) {
+            pc_note(t, "as-broker: a connection whose TLS handshake failed: %s", err);
+            return;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        pc_note(t, "as-broker: TLS handshake done (%s, ALPN offered \"%s\", SNI \"%s\")", info.version, info.alpn,
+                info.sni_sent ? info.sni : "(none)");
+    }
     cs->accepted[cs->naccepted] = pc_conn_adopt(t, fd, pc_sprintf(t, "as-broker#%zu", cs->naccepted + 1));
     cs->naccepted++;
 }
@@ -158,14 +173,18 @@ cs_state *cs_start(pc_t *t)
     cs->listen_fd = pc_listen(&cs->listen, err, sizeof(err));
     if (cs->listen_fd < 0) pc_error(t, "%s", err);
     fcntl(cs->listen_fd, F_SETFL, O_NONBLOCK);
-    if (cs->listen.kind == PC_ADDR_TCP && !strcmp(cs->listen.port, "0")) {
+    bool tls = cs->listen.kind == PC_ADDR_TLS;
+    if ((cs->listen.kind == PC_ADDR_TCP || tls) && !strcmp(cs->listen.port, "0")) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         getsockname(cs->listen_fd, (struct sockaddr *)&ss, &sl);
-        uint16_t port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        uint16_t port = ntohs(((struct sockaddr_in *)&ss)->sin_port); /* same offset in sockaddr_in6 */
+        const char *h = cs->listen.host;
         snprintf(cs->listen.port, sizeof(cs->listen.port), "%u", port);
-        snprintf(cs->listen.text, sizeof(cs->listen.text), "tcp:%s:%u", cs->listen.host, port);
+        snprintf(cs->listen.text, sizeof(cs->listen.text), "%s:%s%s%s:%u", tls ? "tls" : "tcp", strchr(h, ':') ? "[" : "",
+                 h, strchr(h, ':') ? "]" : "", port);
     }
+    if (tls && !(cs->tls_ca = pc_tls_suite_ca(err, sizeof(err)))) pc_error(t, "%s", err);
     pc_add_hook(t, cs->listen_fd, on_accept, cs);
     cs->pid = spawn(t->opt->client_cmd, &cs->in_fd, &cs->out_fd, &cs->err_fd);
     if (cs->pid < 0) pc_error(t, "cannot start the client command: %s", strerror(errno));
@@ -386,9 +405,23 @@ void cs_welcome(pc_conn *b, uint64_t rid, const panp_limits *limits)
     panp_framer_set_max(b->framer, b->limits.max_frame_size);
 }
 
+const char *cs_broker_fields(cs_state *cs)
+{
+    sbuf b = SBUF_INIT;
+    sbuf_puts(&b, "\"broker\":");
+    sbuf_json_str(&b, cs->listen.text);
+    if (cs->tls_ca) {
+        sbuf_puts(&b, ",\"tls_ca\":");
+        sbuf_json_str(&b, cs->tls_ca);
+    }
+    const char *s = pc_strdup(cs->t, sbuf_str(&b));
+    sbuf_free(&b);
+    return s;
+}
+
 pc_conn *cs_connect(cs_state *cs, const panp_limits *limits)
 {
-    uint64_t id = cs_cmd(cs, "connect", "\"broker\":\"%s\"", cs->listen.text);
+    uint64_t id = cs_cmd(cs, "connect", "%s", cs_broker_fields(cs));
     pc_conn *b = cs_accept(cs, "PANP-PREF-1");
     const panp_frame *h = cs_await_hello(b, "PANP-PREF-1");
     cs->hello_rid = h->request_id;

@@ -37,10 +37,14 @@ typedef struct cs_state {
     pc_conn *accepted[8];
     size_t naccepted, nclaimed;
     uint64_t hello_rid;
+    const char *tls_ca;     /* tls: --as-broker: the CA file the client is told to trust */
 } cs_state;
 
 /* Listens on the --as-broker address and starts the adapter. */
 cs_state *cs_start(pc_t *t);
+/* The members of a connect command that name this broker:
+ * "broker":"ADDR" and, for a tls: address, "tls_ca":"FILE". */
+const char *cs_broker_fields(cs_state *cs);
 /* Sends one command line: fields is the JSON members after "id" and
  * "cmd" (may be ""), e.g. "\"reg\":\"r1\"".  Returns the command id. */
 uint64_t cs_cmd(cs_state *cs, const char *cmd, const char *fields_fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -203,7 +203,12 @@ struct IPrintAsyncNotifyCallback {
 typedef struct PanpAsyncSession PanpAsyncSession;
 
 /* broker NULL: $PANP_BROKER, else PANP_DEFAULT_BROKER.  token NULL:
- * $PANP_TOKEN, else the transport's identity (unix sockets). */
+ * $PANP_TOKEN, else the transport's identity (unix sockets, a tls: client
+ * certificate).  A tls: broker takes its settings from the environment,
+ * as the panp tool does: $PANP_CA (trust anchors, PEM; unset: the system's),
+ * $PANP_CERT and $PANP_KEY (client certificate and key), $PANP_SERVER_NAME
+ * (the name the broker's certificate carries instead of HOST) and
+ * $PANP_TLS_MIN (1.2 to also accept TLS 1.2; default 1.3). */
 HRESULT PanpOpenSession(const char *broker, const char *token, PanpAsyncSession **out);
 /* Runs callbacks for up to timeout_ms (< 0: until one ran). */
 HRESULT PanpDispatch(PanpAsyncSession *s, int timeout_ms);
