@@ -60,7 +60,7 @@ typedef struct panpd_config {
     strlist trusted;
     panpd_token *tokens;
     size_t ntokens;
-    bool allow_remote_tokens; /* TOKEN from non-loopback tcp peers (SPEC SEC-4) */
+    bool allow_remote_tokens; /* TOKEN from non-loopback tcp peers (SPEC SEC-9) */
     panpd_limits limits;
 } panpd_config;
 

@@ -564,7 +564,7 @@ static void t_hello_check_order(void **state)
     }
 }
 
-/* [PANP-SEC-4] no bearer tokens from off the local host */
+/* [PANP-SEC-9] no bearer tokens from off the local host over plaintext tcp */
 static void t_token_refused_off_loopback(void **state)
 {
     h_world *w = *state;
