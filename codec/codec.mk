@@ -8,7 +8,7 @@
 #   make install-codec      library, headers, pkg-config file under $(DESTDIR)$(PREFIX)
 
 CODEC_MODULES := schema text fmt wire validate size arena backend_pbc backend_nanopb \
-                 framer uuid status names codec notify
+                 framer uuid status names codec notify compare
 CODEC_O := $(patsubst %,$(B)/obj/codec/src/%.o,$(CODEC_MODULES))
 CODEC_LIB_A := $(B)/lib/libpanp_codec.a
 CODEC_LIB_SO := $(B)/lib/libpanp_codec.so
@@ -36,7 +36,7 @@ $(CODEC_LIB_SO): $(CODEC_ALL_O) codec/libpanp_codec.map
 LIBS += $(CODEC_LIB_A) $(CODEC_LIB_SO)
 
 # ---- tests -------------------------------------------------------------------
-CODEC_TESTS := api framer validate vectors equality runtime_diff schema
+CODEC_TESTS := api framer validate vectors equality runtime_diff schema compare
 CODEC_TEST_BINS := $(patsubst %,$(B)/tests/codec/test_%,$(CODEC_TESTS))
 CODEC_TESTUTIL_O := $(B)/obj/codec/tests/testutil.o
 
@@ -52,7 +52,8 @@ install-codec: $(CODEC_LIB_A) $(CODEC_LIB_SO)
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/panp
 	install -m 644 $(CODEC_LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(CODEC_LIB_SO) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 codec/include/panp/msg.h codec/include/panp/codec.h $(DESTDIR)$(PREFIX)/include/panp/
+	install -m 644 codec/include/panp/msg.h codec/include/panp/codec.h \
+	  codec/include/panp/compare.h $(DESTDIR)$(PREFIX)/include/panp/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' codec/panp-codec.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/panp-codec.pc
 
 install: install-codec

@@ -46,15 +46,17 @@ FZ_CFLAGS   := -std=c11 -O1 -g -Wall -Wextra -MMD -MP
 FZ_CPPFLAGS := -D_GNU_SOURCE -Icodec/include -I$(GEN)/pbc -I$(GEN)/nanopb -I$(GEN) -Ifuzz \
                -Ireference-server/core -Ireference-client/include -Ireference-client/src
 
-# What each target links, besides its harness and fuzz_common.
-FZ_CODEC_SRCS := $(patsubst %,codec/src/%.c,$(CODEC_MODULES))
+# What each target links, besides its harness and fuzz_common.  compare.c
+# (fz_frames_equal) reads views only: it is linked with fuzz_common, so that
+# a codec given as FZ_CODEC_SRCS need not provide it.
+FZ_CODEC_SRCS := $(patsubst %,codec/src/%.c,$(filter-out compare,$(CODEC_MODULES)))
 FZ_GEN_SRCS   := $(PBC_C) $(NPB_C)
 FZ_CORE_SRCS  := $(SRV_CORE_SRCS)
 FZ_CLI_SRCS   := $(patsubst %,reference-client/src/%.c,$(CLI_MODULES))
 FZ_LIBS       := $(CODEC_LIBS)
 
 fz_obj = $(patsubst %.c,$(1)/obj/%.o,$(patsubst $(GEN)/%,gen/%,$(2)))
-FZ_BASE_SRCS := fuzz/fuzz_common.c $(FZ_CODEC_SRCS)
+FZ_BASE_SRCS := fuzz/fuzz_common.c codec/src/compare.c $(FZ_CODEC_SRCS)
 
 # $(call fz_target,name,harness sources,extra sources,extra libs)
 define fz_target

@@ -4,7 +4,10 @@
  *
  * Everything here talks to the codec through panp/codec.h and panp/msg.h
  * only, so the harnesses run unchanged against any codec that implements
- * that API (fuzz/README.md, "Another codec").  Nothing here keeps state.
+ * that API (fuzz/README.md, "Another codec"); the comparison is
+ * codec/src/compare.c, which reads views only and which fuzz.mk compiles
+ * into every target whichever codec is under test.  Nothing here keeps
+ * state.
  */
 #ifndef PANP_FUZZ_COMMON_H
 #define PANP_FUZZ_COMMON_H
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 
 #include "panp/codec.h"
+#include "panp/compare.h"
 
 /* An invariant broke: say which, where and why, then abort so libFuzzer
  * saves the input as a crash. */
@@ -116,13 +120,22 @@ extern const panp_body_kind fz_kinds[];
 extern const size_t fz_nkinds;
 
 /* ---- comparing views ------------------------------------------------------
- * Field by field, on what the frame means: NULL and "" are the same string,
- * bytes compare by content, members that the kind or a has_* flag makes
- * irrelevant are ignored.  On a difference writes the field's path into
- * why and returns false. */
-bool fz_frames_equal(const panp_frame *a, const panp_frame *b, char *why, size_t cap);
+ * panp/compare.h, on what the frame means: NULL and "" are the same string
+ * and empty bytes equal whatever their pointer (fuzz_encode builds views
+ * whose NULLs a decoder returns as ""), bytes compare by content, members
+ * that the kind or a has_* flag makes irrelevant are ignored.  On a
+ * difference writes the field's path and both values into why and returns
+ * false. */
+static inline bool fz_frames_equal(const panp_frame *a, const panp_frame *b, char *why,
+                                   size_t cap)
+{
+    return panp_frames_equal(a, b, PANP_COMPARE_NULL_IS_EMPTY, why, cap);
+}
 
-/* Hex of at most 48 bytes into out (for messages). */
-const char *fz_hex(const uint8_t *p, size_t n, char *out, size_t cap);
+/* Hex for messages, as much as fits in cap (panp_hex). */
+static inline const char *fz_hex(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    return panp_hex(p, n, out, cap);
+}
 
 #endif /* PANP_FUZZ_COMMON_H */

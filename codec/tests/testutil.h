@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "panp/codec.h"
+#include "panp/compare.h"
 
 #ifndef VECTOR_ROOT
 #define VECTOR_ROOT "conformance/vectors"
@@ -46,11 +47,20 @@ panp_error_code tu_code(const char *name);
 void tu_sample(panp_body_kind kind, panp_frame *f);
 const panp_body_kind *tu_all_kinds(size_t *n);
 
-/* Field-by-field comparison of two views; on a difference writes the field
- * path into why and returns false. */
-bool tu_frames_equal(const panp_frame *a, const panp_frame *b, char *why, size_t cap);
+/* Field-by-field comparison of two views, strict about the decoded form
+ * (no NULL strings, empty bytes with a NULL pointer): panp/compare.h.  On a
+ * difference writes the field path and both values into why and returns
+ * false. */
+static inline bool tu_frames_equal(const panp_frame *a, const panp_frame *b, char *why,
+                                   size_t cap)
+{
+    return panp_frames_equal(a, b, 0, why, cap);
+}
 
-/* Hex of up to 64 bytes for messages. */
-const char *tu_hex(const uint8_t *p, size_t n, char *out, size_t cap);
+/* Hex for messages, as much as fits in cap (panp_hex). */
+static inline const char *tu_hex(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    return panp_hex(p, n, out, cap);
+}
 
 #endif /* PANP_TESTUTIL_H */
