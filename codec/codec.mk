@@ -9,6 +9,8 @@
 
 CODEC_MODULES := schema text fmt wire validate size arena backend_pbc backend_nanopb \
                  framer uuid status names codec notify compare
+# The received-Notify fast path (issue 8, proposal 7).
+CODEC_MODULES += fastpath
 CODEC_O := $(patsubst %,$(B)/obj/codec/src/%.o,$(CODEC_MODULES))
 CODEC_LIB_A := $(B)/lib/libpanp_codec.a
 CODEC_LIB_SO := $(B)/lib/libpanp_codec.so
@@ -37,6 +39,7 @@ LIBS += $(CODEC_LIB_A) $(CODEC_LIB_SO)
 
 # ---- tests -------------------------------------------------------------------
 CODEC_TESTS := api framer validate vectors equality runtime_diff schema compare
+CODEC_TESTS += fastpath
 CODEC_TEST_BINS := $(patsubst %,$(B)/tests/codec/test_%,$(CODEC_TESTS))
 CODEC_TESTUTIL_O := $(B)/obj/codec/tests/testutil.o
 

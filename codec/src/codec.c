@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "fastpath.h"
 #include "size.h"
 #include "validate.h"
 #include "wire.h"
@@ -164,6 +165,41 @@ panp_error_code panp_decode(const panp_decode_opts *opts, const uint8_t *buf, si
 panp_error_code panp_decode_received(const panp_decode_opts *opts, panp_phase phase,
                                      const uint8_t *buf, size_t len, panp_frame **out,
                                      panp_status *st)
+{
+#ifdef PANP_FASTPATH
+    if (codec_decode_fast(opts, phase, buf, len, out, st))
+        return PANP_ERR_UNSPECIFIED;
+#endif
+    return codec_decode_full(opts, phase, buf, len, out, st);
+}
+
+#ifdef PANP_FASTPATH
+/* Only what the full path would take through its first checks (backend,
+ * buffer, size) reaches the fast path, so those errors stay the full
+ * path's. */
+bool codec_decode_fast(const panp_decode_opts *opts, panp_phase phase, const uint8_t *buf,
+                       size_t len, panp_frame **out, panp_status *st)
+{
+    panp_decode_opts o = resolve(opts);
+    fastpath_notify fn;
+    if (!backend_ok(o.backend) || !buf || len > o.max_frame_size ||
+        !fastpath_notify_scan(buf, len, o.peer, phase, &fn))
+        return false;
+    decoded *d = malloc(sizeof *d + fastpath_notify_storage(&fn));
+    if (!d) /* the full path reports it */
+        return false;
+    d->chunks = NULL;
+    fastpath_notify_build(&fn, (uint8_t *)d->storage, &d->frame);
+    if (st)
+        status_ok(st, d->frame.request_id);
+    *out = &d->frame;
+    return true;
+}
+#endif
+
+panp_error_code codec_decode_full(const panp_decode_opts *opts, panp_phase phase,
+                                  const uint8_t *buf, size_t len, panp_frame **out,
+                                  panp_status *st)
 {
     panp_status local;
     if (!st)
