@@ -10,31 +10,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fmt.h"
 #include "panp/codec.h"
 
 enum { MAX_PREFIX = 5 };
 
+/* Why a framer failed.  Kept as this, not as a panp_status (~280 bytes in
+ * every connection of a broker, for the rare failure): feed() formats the
+ * status from it on every call after the failure. */
+typedef enum {
+    FAIL_NONE = 0,
+    FAIL_PREFACE,       /* the stream does not start with the preface */
+    FAIL_PREFIX_LONG,   /* a length prefix of more than 5 bytes */
+    FAIL_PREFIX_PADDED, /* a length prefix not minimally encoded */
+    FAIL_TOO_LARGE,     /* prefix_val over fail_limit */
+    FAIL_NO_MEMORY      /* the body could not be buffered */
+} fail_kind;
+
 struct panp_framer {
     uint32_t max;
+    uint32_t fail_limit;  /* FAIL_TOO_LARGE: max when it failed (set_max may change max) */
     bool owns_self;
     bool owns_buf;
-    bool failed;
-    bool delivered;      /* the last call returned a frame; reset on the next */
-    uint8_t preface_seen; /* preface bytes matched; PANP_PREFACE_LEN when done */
-    uint8_t prefix_len;  /* prefix bytes read so far */
+    bool delivered;       /* the last call returned a frame; reset on the next */
     bool in_body;
-    uint64_t prefix_val;
-    uint64_t prefix_off; /* stream offset of the current prefix */
+    uint8_t preface_seen; /* preface bytes matched; PANP_PREFACE_LEN when done */
+    uint8_t prefix_len;   /* prefix bytes read so far */
+    uint8_t failed;       /* a fail_kind: repeated on every call after a failure */
+    uint64_t prefix_val;  /* stays the rejected length after FAIL_TOO_LARGE */
+    uint64_t prefix_off;  /* stream offset of the current prefix */
+    uint64_t fail_at;     /* stream offset of the failure */
     size_t body_len;
     size_t body_have;
-    uint64_t offset;     /* stream bytes consumed before this call */
+    uint64_t offset;      /* stream bytes consumed before this call */
     uint8_t *buf;
     size_t cap;
     /* Heap framers grow their buffer; storage framers have none, and then
      * nothing in panp_framer_feed() refers to malloc (no heap linked). */
     bool (*grow)(panp_framer *fr, size_t need);
-    panp_status err;     /* repeated on every call after a failure */
 };
 
 static bool heap_grow(panp_framer *fr, size_t need)
@@ -99,14 +111,39 @@ void panp_framer_set_max(panp_framer *fr, uint32_t max_frame_size)
     fr->max = max_frame_size ? max_frame_size : PANP_DEFAULT_MAX_FRAME;
 }
 
-/* at: offset in the stream (not in this chunk). */
-static panp_framer_result fail(panp_framer *fr, uint64_t at, panp_error_code code,
-                               const char *field, const char *what, panp_status *st)
+/* The status a failed framer reports, the same on every call. */
+static void failure_status(const panp_framer *fr, panp_status *st)
 {
-    panp_status_set(&fr->err, code, (size_t)at, field, "%s", what);
-    fr->failed = true;
+    static const struct {
+        panp_error_code code;
+        const char *field, *what;
+    } fixed[] = {
+        [FAIL_PREFACE] = {PANP_ERR_PROTOCOL_VIOLATION, "preface",
+                          "the peer did not send the panp preface"},
+        [FAIL_PREFIX_LONG] = {PANP_ERR_PROTOCOL_VIOLATION, "frame",
+                              "length prefix longer than 5 bytes"},
+        [FAIL_PREFIX_PADDED] = {PANP_ERR_PROTOCOL_VIOLATION, "frame",
+                                "length prefix not minimally encoded"},
+        [FAIL_NO_MEMORY] = {PANP_ERR_RESOURCE_EXHAUSTED, "frame", "no memory for the frame body"},
+    };
+    size_t at = (size_t)fr->fail_at;
+    if (fr->failed == FAIL_TOO_LARGE)
+        panp_status_set(st, PANP_ERR_FRAME_TOO_LARGE, at, "frame",
+                        "frame of %llu bytes exceeds the limit of %u",
+                        (unsigned long long)fr->prefix_val, (unsigned)fr->fail_limit);
+    else
+        panp_status_set(st, fixed[fr->failed].code, at, fixed[fr->failed].field, "%s",
+                        fixed[fr->failed].what);
+}
+
+/* at: offset in the stream (not in this chunk). */
+static panp_framer_result fail(panp_framer *fr, uint64_t at, fail_kind why, panp_status *st)
+{
+    fr->failed = (uint8_t)why;
+    fr->fail_at = at;
+    fr->fail_limit = fr->max;
     if (st)
-        *st = fr->err;
+        failure_status(fr, st);
     return PANP_FRAMER_ERROR;
 }
 
@@ -125,22 +162,13 @@ static bool prefix_byte(panp_framer *fr, uint8_t b, uint64_t at, panp_status *st
     fr->prefix_len++;
     if (b & 0x80) {
         if (fr->prefix_len == MAX_PREFIX)
-            return fail(fr, at, PANP_ERR_PROTOCOL_VIOLATION, "frame",
-                        "length prefix longer than 5 bytes", st),
-                   false;
+            return fail(fr, at, FAIL_PREFIX_LONG, st), false;
         return true;
     }
     if (b == 0 && fr->prefix_len > 1)
-        return fail(fr, at, PANP_ERR_PROTOCOL_VIOLATION, "frame",
-                    "length prefix not minimally encoded", st),
-               false;
-    if (fr->prefix_val > fr->max || (!fr->grow && fr->prefix_val > fr->cap)) {
-        char what[96];
-        fmt_s(what, sizeof what, "frame of %llu bytes exceeds the limit of %u",
-                 (unsigned long long)fr->prefix_val, (unsigned)fr->max);
-        return fail(fr, fr->prefix_off, PANP_ERR_FRAME_TOO_LARGE, "frame", what, st),
-               false;
-    }
+        return fail(fr, at, FAIL_PREFIX_PADDED, st), false;
+    if (fr->prefix_val > fr->max || (!fr->grow && fr->prefix_val > fr->cap))
+        return fail(fr, fr->prefix_off, FAIL_TOO_LARGE, st), false;
     fr->in_body = true;
     fr->body_len = (size_t)fr->prefix_val;
     fr->body_have = 0;
@@ -162,7 +190,7 @@ panp_framer_result panp_framer_feed(panp_framer *fr, const uint8_t *data, size_t
     *used = 0;
     if (fr->failed) {
         if (st)
-            *st = fr->err;
+            failure_status(fr, st);
         return PANP_FRAMER_ERROR;
     }
     if (fr->delivered) {
@@ -173,8 +201,7 @@ panp_framer_result panp_framer_feed(panp_framer *fr, const uint8_t *data, size_t
     while (r == PANP_FRAMER_NEED_MORE && (i < len || (fr->in_body && fr->body_len == 0))) {
         if (fr->preface_seen < PANP_PREFACE_LEN) {
             if (data[i] != (uint8_t)PANP_PREFACE[fr->preface_seen])
-                r = fail(fr, fr->offset + i, PANP_ERR_PROTOCOL_VIOLATION, "preface",
-                         "the peer did not send the panp preface", st);
+                r = fail(fr, fr->offset + i, FAIL_PREFACE, st);
             else
                 fr->preface_seen++, i++;
         } else if (!fr->in_body) {
@@ -189,8 +216,7 @@ panp_framer_result panp_framer_feed(panp_framer *fr, const uint8_t *data, size_t
             r = PANP_FRAMER_FRAME;
         } else {
             if (!reserve(fr, fr->body_len)) {
-                r = fail(fr, fr->offset + i, PANP_ERR_RESOURCE_EXHAUSTED, "frame",
-                         "no memory for the frame body", st);
+                r = fail(fr, fr->offset + i, FAIL_NO_MEMORY, st);
                 break;
             }
             size_t take = fr->body_len - fr->body_have;

@@ -142,6 +142,7 @@ typedef struct bad_case {
     panp_error_code code;
     size_t offset;
     size_t frames_before;
+    const char *message;
 } bad_case;
 
 static void test_errors_with_offsets(void **state)
@@ -155,11 +156,16 @@ static void test_errors_with_offsets(void **state)
     static const uint8_t huge[] = {P, 0xff, 0xff, 0xff, 0xff, 0x0f};
 #undef P
     const bad_case cases[] = {
-        {"bad preface", bad_preface, sizeof bad_preface, 0, PANP_ERR_PROTOCOL_VIOLATION, 4, 0},
-        {"padded prefix", padded, sizeof padded, 0, PANP_ERR_PROTOCOL_VIOLATION, 12, 1},
-        {"6-byte prefix", six, sizeof six, 0, PANP_ERR_PROTOCOL_VIOLATION, 12, 0},
-        {"over max", big, sizeof big, 0, PANP_ERR_FRAME_TOO_LARGE, 11, 1},
-        {"huge", huge, sizeof huge, 0, PANP_ERR_FRAME_TOO_LARGE, 8, 0},
+        {"bad preface", bad_preface, sizeof bad_preface, 0, PANP_ERR_PROTOCOL_VIOLATION, 4, 0,
+         "preface: the peer did not send the panp preface"},
+        {"padded prefix", padded, sizeof padded, 0, PANP_ERR_PROTOCOL_VIOLATION, 12, 1,
+         "frame: length prefix not minimally encoded"},
+        {"6-byte prefix", six, sizeof six, 0, PANP_ERR_PROTOCOL_VIOLATION, 12, 0,
+         "frame: length prefix longer than 5 bytes"},
+        {"over max", big, sizeof big, 0, PANP_ERR_FRAME_TOO_LARGE, 11, 1,
+         "frame: frame of 65537 bytes exceeds the limit of 65536"},
+        {"huge", huge, sizeof huge, 0, PANP_ERR_FRAME_TOO_LARGE, 8, 0,
+         "frame: frame of 4294967295 bytes exceeds the limit of 65536"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int bytewise = 0; bytewise < 2; bytewise++) {
@@ -173,7 +179,11 @@ static void test_errors_with_offsets(void **state)
                 fail_msg("%s (bytewise %d): result %d code %s offset %zu frames %zu: %s",
                          cases[i].name, bytewise, r, panp_error_code_name(st.code), st.offset,
                          frames, st.message);
-            /* sticky: the same error again, nothing consumed */
+            assert_string_equal(st.message, cases[i].message);
+            assert_int_equal(st.request_id, 0);
+            /* sticky: the same error again, nothing consumed, whatever the
+             * limit has become since */
+            panp_framer_set_max(fr, 1);
             size_t used = 7;
             const uint8_t *frame;
             size_t flen;
@@ -184,6 +194,8 @@ static void test_errors_with_offsets(void **state)
             assert_int_equal(used, 0);
             assert_int_equal(again.code, st.code);
             assert_int_equal(again.offset, st.offset);
+            assert_string_equal(again.field, st.field);
+            assert_string_equal(again.message, st.message);
             panp_framer_free(fr);
         }
     }

@@ -54,28 +54,47 @@
 
 typedef struct nlistener nlistener;
 
+/* Whom a connection counts against for limits.max_connections_per_peer:
+ * the uid on unix:, the address without its port on tcp: and tls: (what
+ * getnameinfo() prints, kept binary: it is in every connection). */
+typedef struct peer_key {
+    uint8_t family;   /* AF_UNIX, AF_INET, AF_INET6 */
+    uint32_t id;      /* unix: the uid; link-local IPv6: the scope */
+    uint8_t addr[16]; /* the IP address */
+} peer_key;
+
+/* What only a tls: connection needs, in one allocation of its own: the
+ * plain connections, most of them, do not pay for it. */
+typedef struct nconn_tls {
+    SSL *ssl;
+    struct event *hs_timer;  /* the handshake deadline; freed once it is done */
+    const nlistener *l;      /* for logs */
+    bool ready;              /* handshake done */
+    bool read_wants_write;   /* SSL_read() needs the socket writable */
+    bool write_wants_read;   /* SSL_write() needs the socket readable */
+    size_t stage_len, stage_off;
+    tls_verify_note note;    /* must live as long as ssl */
+    char address[128];       /* for logs */
+    uint8_t stage[TLS_STAGE]; /* taken from the core, not yet taken by SSL_write() */
+} nconn_tls;
+
+/* Kept small (96 bytes and its read event: one 240-byte chunk): an idle
+ * connection costs what it keeps here, in the core and in the kernel. */
 typedef struct nconn {
     struct net *n;
-    nlistener *l;
-    int fd;
     core_conn *cc;
-    struct event *rev, *wev;
-    char peer[80];     /* "uid:1000" or the address: the per-peer limit's key */
-    char address[128]; /* for logs */
+    struct event *wev;  /* made when first needed: most never wait to write */
+    nconn_tls *tls;     /* tls: only */
+    list_node link, dirty_link;
+    peer_key peer;
+    int fd;
     bool eof;          /* the peer will send nothing more */
     bool half_closed;  /* our sending side is shut */
     bool dirty;
-    /* tls: */
-    SSL *ssl;
-    struct event *hs_timer;  /* the handshake deadline */
-    bool tls_ready;          /* handshake done */
-    bool want_write;         /* OpenSSL asked to wait for writability */
-    bool read_wants_write;   /* SSL_read() needs the socket writable */
-    bool write_wants_read;   /* SSL_write() needs the socket readable */
-    uint8_t *stage;          /* taken from the core, not yet taken by SSL_write() */
-    size_t stage_len, stage_off;
-    tls_verify_note note;
-    list_node link, dirty_link;
+    bool want_write;   /* the socket (or OpenSSL) asked to wait for writability */
+    /* The read event, in the same allocation: libevent tells its size at
+     * run time (conn_new), so it cannot be a member of a known type. */
+    max_align_t rev_mem[];
 } nconn;
 
 struct nlistener {
@@ -192,27 +211,70 @@ static void hook_log(void *ud, log_level lv, const char *line)
 
 /* ---- connections */
 
+static struct event *conn_rev(nconn *c)
+{
+    return (struct event *)c->rev_mem;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
+
+/* Not yet watched: free() is enough to drop it. */
+static nconn *conn_new(net *n, int fd)
+{
+    nconn *c = calloc(1, sizeof(*c) + event_get_struct_event_size());
+    if (!c) return NULL;
+    c->n = n;
+    c->fd = fd;
+    if (event_assign(conn_rev(c), n->base, fd, EV_READ | EV_PERSIST, on_read, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    list_init(&c->dirty_link);
+    return c;
+}
+
+static void tls_free(nconn_tls *t, bool say_goodbye)
+{
+    if (t->hs_timer) event_free(t->hs_timer);
+    if (t->ssl) {
+        /* Best effort: a close_notify tells the peer the stream ended
+         * here, not that it was cut. */
+        if (say_goodbye) SSL_shutdown(t->ssl);
+        SSL_free(t->ssl);
+        ERR_clear_error();
+    }
+    free(t);
+}
+
 static void conn_close(nconn *c, core_gone why)
 {
     net *n = c->n;
     list_remove(&c->link);
     list_remove(&c->dirty_link);
     n->nconns--;
-    event_free(c->rev);
-    event_free(c->wev);
-    if (c->hs_timer) event_free(c->hs_timer);
-    if (c->ssl) {
-        /* Best effort: a close_notify tells the peer the stream ended
-         * here, not that it was cut. */
-        if (c->tls_ready && !c->half_closed && why != CORE_GONE_RESET) SSL_shutdown(c->ssl);
-        SSL_free(c->ssl);
-        ERR_clear_error();
-    }
-    free(c->stage);
+    event_del(conn_rev(c));
+    event_debug_unassign(conn_rev(c));
+    if (c->wev) event_free(c->wev);
+    if (c->tls) tls_free(c->tls, c->tls->ready && !c->half_closed && why != CORE_GONE_RESET);
     close(c->fd);
     core_conn_set_data(c->cc, NULL);
     core_disconnect(n->core, c->cc, why, net_now_ms());
     free(c);
+}
+
+/* Waits for writability, or stops.  False when the write event cannot be
+ * made (out of memory): the caller closes c, which would hang otherwise. */
+static bool watch_write(nconn *c, bool on)
+{
+    if (!on) {
+        if (c->wev) event_del(c->wev);
+        return true;
+    }
+    if (!c->wev) c->wev = event_new(c->n->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c);
+    if (c->wev && event_add(c->wev, NULL) == 0) return true;
+    net_log(c->n, LOG_ERROR, "conn %u: cannot watch for writability", core_conn_serial(c->cc));
+    return false;
 }
 
 /* Plain sockets: writes what the core has queued.  Returns false when c
@@ -243,16 +305,17 @@ static bool plain_write(nconn *c)
 /* Moves up to one record's worth of the core's queue into the stage. */
 static void tls_fill_stage(nconn *c)
 {
+    nconn_tls *t = c->tls;
     struct iovec iov[WRITE_IOVS];
     int cnt = core_conn_iov(c->cc, iov, WRITE_IOVS);
     size_t got = 0;
     for (int i = 0; i < cnt && got < TLS_STAGE; i++) {
         size_t k = iov[i].iov_len < TLS_STAGE - got ? iov[i].iov_len : TLS_STAGE - got;
-        memcpy(c->stage + got, iov[i].iov_base, k);
+        memcpy(t->stage + got, iov[i].iov_base, k);
         got += k;
     }
-    c->stage_off = 0;
-    c->stage_len = got;
+    t->stage_off = 0;
+    t->stage_len = got;
     if (got) core_conn_wrote(c->n->core, c->cc, got, net_now_ms());
 }
 
@@ -260,7 +323,7 @@ static void tls_io_error(nconn *c, const char *op, int r)
 {
     char why[300];
     int saved = errno;
-    tls_explain_failure(c->ssl, r, saved, NULL, why, sizeof(why));
+    tls_explain_failure(c->tls->ssl, r, saved, NULL, why, sizeof(why));
     net_log(c->n, LOG_DEBUG, "conn %u: tls %s: %s", core_conn_serial(c->cc), op, why);
     conn_close(c, CORE_GONE_RESET);
 }
@@ -268,25 +331,26 @@ static void tls_io_error(nconn *c, const char *op, int r)
 /* tls: the same through the stage.  Returns false when c was closed. */
 static bool tls_write(nconn *c)
 {
+    nconn_tls *t = c->tls;
     for (;;) {
-        if (c->stage_off == c->stage_len) {
+        if (t->stage_off == t->stage_len) {
             tls_fill_stage(c);
-            if (c->stage_len == 0) return true;
+            if (t->stage_len == 0) return true;
         }
         size_t w = 0;
         ERR_clear_error();
-        int r = SSL_write_ex(c->ssl, c->stage + c->stage_off, c->stage_len - c->stage_off, &w);
+        int r = SSL_write_ex(t->ssl, t->stage + t->stage_off, t->stage_len - t->stage_off, &w);
         if (r == 1) {
-            c->stage_off += w;
+            t->stage_off += w;
             continue;
         }
-        int e = SSL_get_error(c->ssl, r);
+        int e = SSL_get_error(t->ssl, r);
         if (e == SSL_ERROR_WANT_WRITE) {
             c->want_write = true;
             return true;
         }
         if (e == SSL_ERROR_WANT_READ) {
-            c->write_wants_read = true;
+            t->write_wants_read = true;
             return true;
         }
         tls_io_error(c, "write", r);
@@ -296,29 +360,29 @@ static bool tls_write(nconn *c)
 
 static bool conn_write(nconn *c)
 {
-    return c->ssl ? tls_write(c) : plain_write(c);
+    return c->tls ? tls_write(c) : plain_write(c);
 }
 
 static bool staged(const nconn *c)
 {
-    return c->stage_off < c->stage_len;
+    return c->tls && c->tls->stage_off < c->tls->stage_len;
 }
 
 /* Shuts our sending side: close_notify first on tls:.  False when c was
  * closed; *later when TLS must wait for the socket. */
 static bool half_close(nconn *c)
 {
-    if (c->ssl) {
+    if (c->tls) {
         ERR_clear_error();
-        int r = SSL_shutdown(c->ssl);
+        int r = SSL_shutdown(c->tls->ssl);
         if (r < 0) {
-            int e = SSL_get_error(c->ssl, r);
+            int e = SSL_get_error(c->tls->ssl, r);
             if (e == SSL_ERROR_WANT_WRITE) {
                 c->want_write = true;
                 return true;
             }
             if (e == SSL_ERROR_WANT_READ) {
-                c->write_wants_read = true;
+                c->tls->write_wants_read = true;
                 return true;
             }
             ERR_clear_error(); /* the peer is gone: nothing left to say */
@@ -333,7 +397,7 @@ static bool half_close(nconn *c)
 static void conn_apply(nconn *c)
 {
     unsigned io = core_conn_io(c->cc);
-    if (c->ssl && !c->tls_ready) {
+    if (c->tls && !c->tls->ready) {
         /* Nothing to write before the preface; the Hello deadline or a
          * shutdown may still end it. */
         if (io & CORE_IO_CLOSE) conn_close(c, CORE_GONE_RESET);
@@ -357,8 +421,7 @@ static void conn_apply(nconn *c)
         }
         if (!c->half_closed && !half_close(c)) return;
     }
-    if (c->want_write || c->read_wants_write) event_add(c->wev, NULL);
-    else event_del(c->wev);
+    if (!watch_write(c, c->want_write || (c->tls && c->tls->read_wants_write))) conn_close(c, CORE_GONE_RESET);
 }
 
 static void rearm_timer(net *n)
@@ -390,7 +453,7 @@ static void settle(net *n)
 static void got_eof(nconn *c)
 {
     c->eof = true;
-    event_del(c->rev);
+    event_del(conn_rev(c));
     core_on_eof(c->n->core, c->cc, net_now_ms());
     hook_wake(c->n, c->cc);
 }
@@ -413,20 +476,21 @@ static void plain_read(nconn *c)
  * rest is read on the next turn of the loop).  False when c was closed. */
 static bool tls_read(nconn *c)
 {
+    nconn_tls *t = c->tls;
     uint8_t buf[TLS_STAGE];
-    c->read_wants_write = false;
+    t->read_wants_write = false;
     for (int i = 0; i < TLS_READS_PER_EVENT && !c->eof; i++) {
         size_t got = 0;
         ERR_clear_error();
-        int r = SSL_read_ex(c->ssl, buf, sizeof(buf), &got);
+        int r = SSL_read_ex(t->ssl, buf, sizeof(buf), &got);
         if (r == 1) {
             core_on_bytes(c->n->core, c->cc, buf, got, net_now_ms());
             continue;
         }
-        int e = SSL_get_error(c->ssl, r);
+        int e = SSL_get_error(t->ssl, r);
         if (e == SSL_ERROR_WANT_READ) return true;
         if (e == SSL_ERROR_WANT_WRITE) {
-            c->read_wants_write = true;
+            t->read_wants_write = true;
             hook_wake(c->n, c->cc);
             return true;
         }
@@ -437,7 +501,7 @@ static bool tls_read(nconn *c)
         tls_io_error(c, "read", r);
         return false;
     }
-    if (!c->eof && SSL_has_pending(c->ssl)) event_active(c->rev, EV_READ, 1);
+    if (!c->eof && SSL_has_pending(t->ssl)) event_active(conn_rev(c), EV_READ, 1);
     return true;
 }
 
@@ -445,27 +509,29 @@ static bool tls_read(nconn *c)
 static bool tls_established(nconn *c)
 {
     net *n = c->n;
-    const panpd_tls_settings *t = &n->s->tls;
+    nconn_tls *t = c->tls;
+    const panpd_tls_settings *ts = &n->s->tls;
     char user[256], why[300], desc[300], sess[96];
-    tls_describe_session(c->ssl, sess, sizeof(sess));
-    c->tls_ready = true;
-    evtimer_del(c->hs_timer);
-    bool named = tls_peer_user(n->tls, c->ssl, user, sizeof(user), why, sizeof(why), desc, sizeof(desc));
+    tls_describe_session(t->ssl, sess, sizeof(sess));
+    t->ready = true;
+    event_free(t->hs_timer);
+    t->hs_timer = NULL;
+    bool named = tls_peer_user(n->tls, t->ssl, user, sizeof(user), why, sizeof(why), desc, sizeof(desc));
     if (named && core_conn_set_transport_user(c->cc, user) != 0) {
         net_log(n, LOG_ERROR, "conn %u: out of memory", core_conn_serial(c->cc));
         conn_close(c, CORE_GONE_RESET);
         return false;
     }
     if (named)
-        net_log(n, LOG_INFO, "conn %u: tls from %s: %s, %s -> user %s", core_conn_serial(c->cc), c->address,
+        net_log(n, LOG_INFO, "conn %u: tls from %s: %s, %s -> user %s", core_conn_serial(c->cc), t->address,
                 sess, desc, user);
-    else if (desc[0] || t->client_cert == TLS_CLIENT_CERT_REQUIRED)
+    else if (desc[0] || ts->client_cert == TLS_CLIENT_CERT_REQUIRED)
         /* A verified certificate that names nobody: EXTERNAL will fail. */
         net_log(n, LOG_WARN, "conn %u: tls from %s: %s, %s names no user: %s", core_conn_serial(c->cc),
-                c->address, sess, desc, why);
+                t->address, sess, desc, why);
     else
         net_log(n, LOG_INFO, "conn %u: tls from %s: %s, no client certificate", core_conn_serial(c->cc),
-                c->address, sess);
+                t->address, sess);
     return true;
 }
 
@@ -490,7 +556,7 @@ static bool plaintext_panp_client(nconn *c)
                               sizeof(out) - PANP_PREFACE_LEN, &need, &st) == PANP_ERR_UNSPECIFIED)
         (void)!send(c->fd, out, PANP_PREFACE_LEN + need, MSG_NOSIGNAL | MSG_DONTWAIT);
     net_log_limited(c->n, LOG_WARN, "conn %u: a plain tcp: panp client on tls listener %s, from %s: told so, closing",
-                    core_conn_serial(c->cc), c->l->name, c->address);
+                    core_conn_serial(c->cc), c->tls->l->name, c->tls->address);
     shutdown(c->fd, SHUT_WR);
     char junk[4096];
     for (int i = 0; i < 16 && recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0; i++) {}
@@ -502,22 +568,23 @@ static bool plaintext_panp_client(nconn *c)
  * alive; false when it needs the socket again or c was closed. */
 static bool tls_handshake(nconn *c)
 {
-    if (SSL_in_before(c->ssl) && plaintext_panp_client(c)) return false;
+    nconn_tls *t = c->tls;
+    if (SSL_in_before(t->ssl) && plaintext_panp_client(c)) return false;
     ERR_clear_error();
     errno = 0;
-    int r = SSL_do_handshake(c->ssl);
+    int r = SSL_do_handshake(t->ssl);
     if (r == 1) return tls_established(c);
     int saved = errno;
-    int e = SSL_get_error(c->ssl, r);
+    int e = SSL_get_error(t->ssl, r);
     if (e == SSL_ERROR_WANT_READ) return false;
     if (e == SSL_ERROR_WANT_WRITE) {
-        event_add(c->wev, NULL);
+        if (!watch_write(c, true)) conn_close(c, CORE_GONE_RESET);
         return false;
     }
     char why[400];
-    tls_explain_failure(c->ssl, r, saved, &c->note, why, sizeof(why));
+    tls_explain_failure(t->ssl, r, saved, &t->note, why, sizeof(why));
     net_log_limited(c->n, LOG_WARN, "conn %u: tls handshake with %s failed: %s",
-                    core_conn_serial(c->cc), c->address, why);
+                    core_conn_serial(c->cc), t->address, why);
     /* What the client sent and we will never read would turn our close
      * into a reset, which can destroy the alert OpenSSL just queued: take
      * it first, so the client reads why. */
@@ -533,13 +600,13 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     net *n = c->n;
     (void)fd;
     (void)what;
-    if (!c->ssl) {
+    if (!c->tls) {
         plain_read(c);
-    } else if (!c->tls_ready) {
+    } else if (!c->tls->ready) {
         if (tls_handshake(c)) tls_read(c);
     } else {
-        if (c->write_wants_read) {
-            c->write_wants_read = false;
+        if (c->tls->write_wants_read) {
+            c->tls->write_wants_read = false;
             hook_wake(n, c->cc); /* the write is retried in settle() */
         }
         tls_read(c);
@@ -553,13 +620,13 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     net *n = c->n;
     (void)fd;
     (void)what;
-    if (c->ssl && !c->tls_ready) {
-        event_del(c->wev);
+    if (c->tls && !c->tls->ready) {
+        watch_write(c, false);
         if (tls_handshake(c)) tls_read(c);
         settle(n);
         return;
     }
-    if (c->ssl && c->read_wants_write && !tls_read(c)) {
+    if (c->tls && c->tls->read_wants_write && !tls_read(c)) {
         settle(n);
         return;
     }
@@ -575,7 +642,7 @@ static void on_handshake_timeout(evutil_socket_t fd, short what, void *arg)
     (void)what;
     net_log_limited(n, LOG_INFO, "conn %u: tls handshake with %s not finished within %u ms "
                     "(limits.tls_handshake_timeout_ms); closing",
-                    core_conn_serial(c->cc), c->address, n->s->net.tls_handshake_timeout_ms);
+                    core_conn_serial(c->cc), c->tls->address, n->s->net.tls_handshake_timeout_ms);
     conn_close(c, CORE_GONE_RESET);
     settle(n);
 }
@@ -594,12 +661,13 @@ static bool is_loopback(const struct sockaddr *sa)
 
 /* The unix peer's user name, from the kernel's credentials for the socket
  * (SPEC TRANS-6); false when the kernel will not say. */
-static bool unix_identity(int fd, char *user, size_t ulen, char *id, size_t idlen)
+static bool unix_identity(int fd, char *user, size_t ulen, char *id, size_t idlen, peer_key *key)
 {
     struct ucred cred;
     socklen_t len = sizeof(cred);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
     snprintf(id, idlen, "uid:%u", (unsigned)cred.uid);
+    *key = (peer_key){.family = AF_UNIX, .id = (uint32_t)cred.uid};
     user[0] = 0;
     struct passwd pw, *res = NULL;
     char buf[16384];
@@ -608,15 +676,56 @@ static bool unix_identity(int fd, char *user, size_t ulen, char *id, size_t idle
     return true;
 }
 
-static size_t conns_of_peer(const net *n, const char *peer)
+/* The scope counts only where getnameinfo() would print it (link-local),
+ * so that the key tells peers apart exactly as their printed address did. */
+static peer_key inet_peer_key(const struct sockaddr *sa)
+{
+    peer_key k = {.family = (uint8_t)sa->sa_family};
+    if (sa->sa_family == AF_INET) {
+        memcpy(k.addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        memcpy(k.addr, &s6->sin6_addr, 16);
+        if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) || IN6_IS_ADDR_MC_LINKLOCAL(&s6->sin6_addr))
+            k.id = s6->sin6_scope_id;
+    }
+    return k;
+}
+
+static bool peer_key_eq(const peer_key *a, const peer_key *b)
+{
+    return a->family == b->family && a->id == b->id && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+static size_t conns_of_peer(const net *n, const peer_key *peer)
 {
     size_t k = 0;
     const list_node *p;
     list_for_each(p, &n->conns) {
         const nconn *o = list_entry(p, nconn, link);
-        if (strcmp(o->peer, peer) == 0) k++;
+        if (peer_key_eq(&o->peer, peer)) k++;
     }
     return k;
+}
+
+/* The TLS half of a new tls: connection, handshake deadline running.
+ * False when out of memory. */
+static bool tls_attach(nconn *c, const nlistener *l, const char *address)
+{
+    net *n = c->n;
+    core_conn_set_offers(c->cc, (n->s->tls.offer_external ? CORE_OFFER_EXTERNAL : 0u) |
+                                    (n->s->tls.offer_token ? CORE_OFFER_TOKEN : 0u));
+    nconn_tls *t = c->tls = calloc(1, sizeof(*t));
+    if (!t) return false;
+    t->l = l;
+    snprintf(t->address, sizeof(t->address), "%s", address);
+    /* The core runs the Hello deadline from now; the handshake has its
+     * own, shorter one. */
+    uint32_t ms = n->s->net.tls_handshake_timeout_ms;
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    t->ssl = tls_server_ssl(n->tls, c->fd, &t->note);
+    t->hs_timer = t->ssl ? evtimer_new(n->base, on_handshake_timeout, c) : NULL;
+    return t->hs_timer && evtimer_add(t->hs_timer, &tv) == 0;
 }
 
 static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -627,9 +736,10 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
     const panpd_net_limits *lim = &n->s->net;
     char user[256] = "", id[80] = "", address[128] = "";
     core_peer peer = {.transport = l->transport};
+    peer_key key = {0};
     (void)ev;
     if (l->transport == CORE_TRANSPORT_UNIX) {
-        if (!unix_identity(fd, user, sizeof(user), id, sizeof(id))) {
+        if (!unix_identity(fd, user, sizeof(user), id, sizeof(id), &key)) {
             net_log(n, LOG_WARN, "accept: no peer credentials: %s", strerror(errno));
             close(fd);
             return;
@@ -642,13 +752,14 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
                     NI_NUMERICHOST | NI_NUMERICSERV);
         snprintf(id, sizeof(id), "%s", host);
         snprintf(address, sizeof(address), "%s:%s", host, port);
+        key = inet_peer_key(sa);
         peer.loopback = is_loopback(sa);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     /* Limits before any state is kept (SPEC SEC-12). */
     size_t same = 0;
-    if (n->nconns >= lim->max_connections || (same = conns_of_peer(n, id)) >= lim->max_connections_per_peer) {
+    if (n->nconns >= lim->max_connections || (same = conns_of_peer(n, &key)) >= lim->max_connections_per_peer) {
         if (n->nconns >= lim->max_connections)
             net_log_limited(n, LOG_WARN, "refusing a connection from %s on %s: %zu connections open "
                             "(limits.max_connections)", address, l->name, n->nconns);
@@ -658,43 +769,26 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
         close(fd);
         return;
     }
+    /* The core keeps its own copies of the address and the peer id. */
     peer.address = address;
     peer.peer_id = id;
-    nconn *c = calloc(1, sizeof(*c));
+    nconn *c = conn_new(n, fd);
     core_conn *cc = c ? core_connect(n->core, &peer, net_now_ms()) : NULL;
     if (!cc) { /* the core said why */
         net_log(n, LOG_DEBUG, "connection from %s refused", address);
+        if (c) event_debug_unassign(conn_rev(c)); /* never added: nothing else to undo */
         free(c);
         close(fd);
         settle(n);
         return;
     }
-    c->n = n;
-    c->l = l;
-    c->fd = fd;
     c->cc = cc;
-    snprintf(c->peer, sizeof(c->peer), "%s", id);
-    snprintf(c->address, sizeof(c->address), "%s", address);
-    list_init(&c->dirty_link);
-    c->rev = event_new(n->base, fd, EV_READ | EV_PERSIST, on_read, c);
-    c->wev = event_new(n->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    c->peer = key;
     list_add_tail(&n->conns, &c->link);
     n->nconns++;
     core_conn_set_data(cc, c);
-    bool ok = c->rev && c->wev;
-    if (ok && l->transport == CORE_TRANSPORT_TLS) {
-        core_conn_set_offers(cc, (n->s->tls.offer_external ? CORE_OFFER_EXTERNAL : 0u) |
-                                     (n->s->tls.offer_token ? CORE_OFFER_TOKEN : 0u));
-        /* The core runs the Hello deadline from now; the handshake has its
-         * own, shorter one. */
-        uint32_t ms = n->s->net.tls_handshake_timeout_ms;
-        struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
-        c->stage = malloc(TLS_STAGE);
-        c->ssl = c->stage ? tls_server_ssl(n->tls, fd, &c->note) : NULL;
-        c->hs_timer = c->ssl ? evtimer_new(n->base, on_handshake_timeout, c) : NULL;
-        ok = c->hs_timer && evtimer_add(c->hs_timer, &tv) == 0;
-    }
-    if (!ok || event_add(c->rev, NULL) != 0) {
+    bool ok = l->transport != CORE_TRANSPORT_TLS || tls_attach(c, l, address);
+    if (!ok || event_add(conn_rev(c), NULL) != 0) {
         net_log(n, LOG_ERROR, "cannot watch a new connection");
         conn_close(c, CORE_GONE_RESET);
     }
