@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "fastpath.h"
 #include "size.h"
+#include "status.h"
 #include "validate.h"
 #include "wire.h"
 
@@ -251,19 +252,6 @@ static panp_error_code validate_for_encode(const panp_frame *f, panp_status *st)
     return rc ? rc : validate_view(f, validate_encode_peer(f->kind), VM_EMITTING, st);
 }
 
-/* Fills st for the common "buffer too small / size query" answer without
- * printf: callers ask for sizes on every frame they send. */
-static panp_error_code short_buffer(panp_status *st, uint64_t request_id)
-{
-    static const char msg[] = "frame: output buffer too small (see needed)";
-    st->code = PANP_ERR_RESOURCE_EXHAUSTED;
-    st->offset = SIZE_MAX;
-    st->request_id = request_id;
-    memcpy(st->field, "frame", sizeof "frame");
-    memcpy(st->message, msg, sizeof msg);
-    return PANP_ERR_RESOURCE_EXHAUSTED;
-}
-
 /* The size comes from the view (size.c); the backend then writes exactly
  * that many bytes and checks its runtime agrees. */
 static panp_error_code encode_impl(panp_backend backend, const panp_frame *f, uint8_t *buf,
@@ -274,7 +262,7 @@ static panp_error_code encode_impl(panp_backend backend, const panp_frame *f, ui
     size_t prefix = delimited ? panp_varint_size(body) : 0;
     *needed = prefix + body;
     if (!buf || cap < *needed)
-        return short_buffer(st, f->request_id);
+        return panp_status_short_buffer(st, f->request_id);
     if (delimited)
         panp_varint_put(buf, body);
     panp_error_code rc;

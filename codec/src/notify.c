@@ -1,4 +1,6 @@
-/* notify.c - encode-once fan-out of a Notify (SPEC 15.2; see codec.h).
+/* notify.c - the frames of a Send's fan-out written straight to bytes:
+ * each listener's Notify, encoded once per Send and once per listener
+ * (SPEC 15.2; see codec.h), and the Sent response.
  *
  * A Notify's per-listener fields (registration = 1, conversation_id = 2,
  * client_state = 3) come first in canonical order, so a listener's frame is
@@ -7,11 +9,13 @@
  *
  * The two parts are written here directly in canonical form (the rules of
  * size.c): no backend struct, no heap, nothing but the bytes.  test_api
- * proves head + shared equal both backends' panp_encode_delimited().
+ * proves head + shared, prefix + fields + shared and Sent equal both
+ * backends' panp_encode_delimited().
  */
 #include <string.h>
 
 #include "panp/codec.h"
+#include "status.h"
 #include "validate.h"
 
 typedef struct out {
@@ -124,10 +128,10 @@ size_t panp_notify_frame_size(const panp_notify *n, size_t shared_len)
     return tag_size(PANP_BODY_NOTIFY) + panp_varint_size(notify_len) + notify_len;
 }
 
+/* Size queries come once per Send and per delivery: no printf here. */
 static panp_error_code short_buffer(panp_status *st)
 {
-    return panp_status_set(st, PANP_ERR_RESOURCE_EXHAUSTED, SIZE_MAX, "frame",
-                           "output buffer too small (see needed)");
+    return panp_status_short_buffer(st, 0);
 }
 
 static panp_error_code ok(panp_status *st)
@@ -182,8 +186,22 @@ panp_error_code panp_notify_encode_shared(const panp_notify *n, uint8_t *buf, si
                : panp_status_set(st, PANP_ERR_INTERNAL, SIZE_MAX, "notify", "size mismatch");
 }
 
-panp_error_code panp_notify_encode_head(const panp_notify *n, size_t shared_len, uint8_t *buf,
-                                        size_t cap, size_t *needed, panp_status *st)
+/* The three varints and tag in front of a listener's fields. */
+size_t panp_notify_prefix(size_t fields_len, size_t shared_len, uint8_t *buf, size_t *frame_len)
+{
+    size_t notify_len = fields_len + shared_len;
+    size_t flen = tag_size(PANP_BODY_NOTIFY) + panp_varint_size(notify_len) + notify_len;
+    out o = {buf};
+    put_varint(&o, flen);
+    put_tag(&o, PANP_BODY_NOTIFY, 2);
+    put_varint(&o, notify_len);
+    if (frame_len)
+        *frame_len = flen;
+    return (size_t)(o.p - buf);
+}
+
+panp_error_code panp_notify_encode_fields(const panp_notify *n, uint8_t *buf, size_t cap,
+                                          size_t *needed, panp_status *st)
 {
     size_t dummy;
     if (!needed)
@@ -194,20 +212,49 @@ panp_error_code panp_notify_encode_head(const panp_notify *n, size_t shared_len,
     panp_error_code rc = validate_notify_part(n, true, st);
     if (rc)
         return rc;
-    size_t fields = head_fields_size(n);
-    size_t notify_len = fields + shared_len;
-    size_t frame_len = panp_notify_frame_size(n, shared_len);
-    *needed = panp_varint_size(frame_len) + frame_len - shared_len;
+    *needed = head_fields_size(n);
     if (!buf || cap < *needed)
         return short_buffer(st);
     out o = {buf};
-    put_varint(&o, frame_len);
-    put_tag(&o, PANP_BODY_NOTIFY, 2);
-    put_varint(&o, notify_len);
     put_b(&o, 1, n->registration);
     put_u(&o, 2, n->conversation_id);
     put_b(&o, 3, n->client_state);
     return (size_t)(o.p - buf) == *needed
                ? ok(st)
                : panp_status_set(st, PANP_ERR_INTERNAL, SIZE_MAX, "notify", "size mismatch");
+}
+
+panp_error_code panp_notify_encode_head(const panp_notify *n, size_t shared_len, uint8_t *buf,
+                                        size_t cap, size_t *needed, panp_status *st)
+{
+    size_t fields = 0, dummy;
+    if (!needed)
+        needed = &dummy;
+    panp_error_code rc = panp_notify_encode_fields(n, NULL, 0, &fields, st);
+    if (rc != PANP_ERR_RESOURCE_EXHAUSTED) {
+        *needed = 0;
+        return rc;
+    }
+    uint8_t prefix[PANP_NOTIFY_PREFIX_MAX];
+    size_t plen = panp_notify_prefix(fields, shared_len, prefix, NULL);
+    *needed = plen + fields;
+    if (!buf || cap < *needed)
+        return short_buffer(st);
+    memcpy(buf, prefix, plen);
+    return panp_notify_encode_fields(n, buf + plen, cap - plen, &fields, st);
+}
+
+/* Sent answers every Send: written here directly, like the Notify parts. */
+size_t panp_sent_encode(uint64_t request_id, uint64_t sequence, uint32_t recipients, uint8_t *buf)
+{
+    size_t sent_len = u_size(1, sequence) + u_size(2, recipients);
+    size_t frame_len = u_size(1, request_id) + len_size(PANP_BODY_SENT, sent_len);
+    out o = {buf};
+    put_varint(&o, frame_len);
+    put_u(&o, 1, request_id);
+    put_tag(&o, PANP_BODY_SENT, 2);
+    put_varint(&o, sent_len);
+    put_u(&o, 1, sequence);
+    put_u(&o, 2, recipients);
+    return (size_t)(o.p - buf);
 }

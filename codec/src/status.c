@@ -8,6 +8,7 @@
 
 #include "fmt.h"
 #include "panp/codec.h"
+#include "status.h"
 
 panp_error_code panp_status_set(panp_status *st, panp_error_code code, size_t offset,
                                 const char *field, const char *fmt, ...)
@@ -26,4 +27,17 @@ panp_error_code panp_status_set(panp_status *st, panp_error_code code, size_t of
     fmt_v(st->message + n, sizeof st->message - n, fmt, ap);
     va_end(ap);
     return code;
+}
+
+panp_error_code panp_status_short_buffer(panp_status *st, uint64_t request_id)
+{
+    static const char msg[] = "frame: output buffer too small (see needed)";
+    if (!st)
+        return PANP_ERR_RESOURCE_EXHAUSTED;
+    st->code = PANP_ERR_RESOURCE_EXHAUSTED;
+    st->offset = SIZE_MAX;
+    st->request_id = request_id;
+    memcpy(st->field, "frame", sizeof "frame");
+    memcpy(st->message, msg, sizeof msg);
+    return PANP_ERR_RESOURCE_EXHAUSTED;
 }

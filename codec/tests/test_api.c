@@ -589,6 +589,17 @@ static void check_split(const panp_notify *n)
                      PANP_ERR_RESOURCE_EXHAUSTED);
     assert_int_equal(panp_notify_encode_head(n, sn, head, sizeof head, &need, &st), 0);
     assert_int_equal(need, hn);
+    /* prefix + fields is the same head */
+    uint8_t split[PANP_NOTIFY_HEAD_MAX];
+    size_t fn = 0, frame_len = 0;
+    assert_int_equal(panp_notify_encode_fields(n, NULL, 0, &fn, &st), PANP_ERR_RESOURCE_EXHAUSTED);
+    assert_true(fn <= PANP_NOTIFY_FIELDS_MAX);
+    size_t pn = panp_notify_prefix(fn, sn, split, &frame_len);
+    assert_true(pn <= PANP_NOTIFY_PREFIX_MAX);
+    assert_int_equal(panp_notify_encode_fields(n, split + pn, fn, &need, &st), 0);
+    assert_int_equal(pn + fn, hn);
+    assert_memory_equal(split, head, hn);
+    assert_int_equal(frame_len, panp_notify_frame_size(n, sn));
     panp_frame f;
     memset(&f, 0, sizeof f);
     f.kind = PANP_BODY_NOTIFY;
@@ -674,6 +685,42 @@ static void test_notify_split(void **state)
     assert_string_equal(st.field, "notify.payload");
     assert_int_equal(panp_notify_encode_shared(NULL, buf, sizeof buf, &need, &st),
                      PANP_ERR_INVALID_ARGUMENT);
+}
+
+/* Sent written by hand = panp_encode_delimited() on both backends. */
+static void test_sent_encode(void **state)
+{
+    (void)state;
+    const uint64_t vals[] = {0, 1, 127, 128, 16384, UINT32_MAX, (uint64_t)UINT32_MAX + 1,
+                             UINT64_MAX};
+    const size_t nv = sizeof vals / sizeof vals[0];
+    unsigned cases = 0;
+    for (size_t r = 0; r < nv; r++)
+        for (size_t q = 0; q < nv; q++)
+            for (size_t k = 0; k < nv; k++) {
+                uint32_t recipients = (uint32_t)vals[k];
+                if (vals[k] > UINT32_MAX || vals[q] == 0) continue; /* sequence >= 1 */
+                uint8_t mine[PANP_SENT_MAX];
+                size_t n = panp_sent_encode(vals[r], vals[q], recipients, mine);
+                assert_true(n <= PANP_SENT_MAX);
+                panp_frame f;
+                memset(&f, 0, sizeof f);
+                f.request_id = vals[r];
+                f.kind = PANP_BODY_SENT;
+                f.body.sent.sequence = vals[q];
+                f.body.sent.recipients = recipients;
+                for (int b = 0; b < 2; b++) {
+                    uint8_t whole[64];
+                    size_t wn = 0;
+                    panp_status st;
+                    if (panp_encode_delimited(tu_backends[b], &f, whole, sizeof whole, &wn, &st))
+                        fail_msg("%s: %s", tu_backend_name(tu_backends[b]), st.message);
+                    assert_int_equal(n, wn);
+                    assert_memory_equal(mine, whole, n);
+                }
+                cases++;
+            }
+    print_message("%u Sent frames, both backends\n", cases);
 }
 
 static void test_validate_api(void **state)
@@ -791,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_broker_level_rules),
         cmocka_unit_test(test_order_of_checks),
         cmocka_unit_test(test_notify_split),
+        cmocka_unit_test(test_sent_encode),
         cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_names_and_varints),
         cmocka_unit_test(test_decoded_defaults),

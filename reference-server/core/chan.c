@@ -16,11 +16,6 @@
 #include "core_int.h"
 #include "deliver.h"
 
-static const char *chan_user(const chan *ch)
-{
-    return ch->has_job ? ch->job_owner : ch->owner->user->name;
-}
-
 /* May this registration see this channel?  Target, type and style matched
  * already (same bucket). */
 bool chan_eligible(core *c, const chan *ch, const reg *r)
@@ -32,11 +27,15 @@ bool chan_eligible(core *c, const chan *ch, const reg *r)
     if (l == ch->owner && ch->style == PANP_STYLE_BIDIRECTIONAL && l->state == CS_READY) return true;
 #endif
     if (l == ch->owner || l->state != CS_READY) return false;
+    (void)c;
     deliver_in in = {
         .channel_filter = ch->filter,
         .reg_filter = r->filter,
-        .listener_is_addressed = strcmp(l->user->name, chan_user(ch)) == 0,
-        .listener_is_admin = core_is_admin(c, l, ch->target),
+        /* user records are interned by name: one pointer compare, unless the
+         * channel speaks for a job owner who may not be connected */
+        .listener_is_addressed = ch->has_job ? strcmp(l->user->name, ch->job_owner) == 0
+                                             : l->user == ch->owner->user,
+        .listener_is_admin = r->admin, /* r->target == ch->target: same bucket */
         .channel_session = ch->job_session,
         .listener_session = l->session_label,
     };
@@ -277,30 +276,13 @@ void chan_on_open(core *c, core_conn *conn, uint64_t rid, const panp_open_channe
 
 /* ---- Send */
 
-/* A listener's Notify is its head (length prefix to field 3, written here)
- * in front of the Send's shared tail (fields 4 to 10): SPEC 15.2, through
- * the codec's panp_notify_encode_head() / _shared(). */
-bool chan_deliver(core *c, chan *ch, core_conn *l, const uint8_t *handle, uint64_t conv_id,
-                  const uint8_t *cs, size_t cs_len, blob *tail, outq_kind kind, uint64_t tag)
+/* A listener's Notify is its fields 1 to 3 (kept by its registration or
+ * conversation) in front of the Send's shared tail (fields 4 to 10): SPEC
+ * 15.2, through the codec's panp_notify_encode_fields() / _shared(). */
+bool chan_deliver(core *c, chan *ch, core_conn *l, const uint8_t *fields, size_t fields_len,
+                  notify_out *no, outq_kind kind, uint64_t tag)
 {
-#ifdef PANPD_BROKEN_CONV_ID_REUSE
-    /* BROKEN ON PURPOSE (conformance/broken.mk): conversation ids without the connection
-     * serial: listeners on different connections get the same ids */
-    conv_id = LOCAL_OF(conv_id);
-#endif
-    panp_notify n = {.registration = {handle, PANP_UUID_LEN},
-                     .conversation_id = conv_id,
-                     .client_state = {cs, cs_len},
-                     .style = ch->style};
-    uint8_t hdr[PANP_NOTIFY_HEAD_MAX];
-    size_t hlen = 0;
-    panp_status st;
-    if (panp_notify_encode_head(&n, tail->len, hdr, sizeof(hdr), &hlen, &st) != PANP_ERR_UNSPECIFIED) {
-        core_log(c, LOG_ERROR, l, "cannot encode a Notify: %s", st.message);
-        return false;
-    }
-    return emit_notify(c, l, hdr, hlen, tail, panp_notify_frame_size(&n, tail->len), kind, ch->id,
-                       tag);
+    return emit_notify(c, l, fields, fields_len, no, kind, ch->id, tag);
 }
 
 static blob *make_tail(core *c, const chan *ch, const panp_send *s)
@@ -334,11 +316,12 @@ static blob *make_tail(core *c, const chan *ch, const panp_send *s)
 static uint32_t send_unidirectional(core *c, chan *ch, blob *tail)
 {
     uint32_t recipients = 0;
+    notify_out no = notify_out_of(tail);
     list_node *n;
     list_for_each(n, &ch->b->regs) {
         reg *r = list_entry(n, reg, bucket_link);
         if (!chan_eligible(c, ch, r)) continue;
-        if (chan_deliver(c, ch, r->conn, r->handle, 0, r->client_state, r->client_state_len, tail,
+        if (chan_deliver(c, ch, r->conn, r->notify_fields, r->notify_fields_len, &no,
                          OUTQ_NOTIFY_UNI, r->serial))
             recipients++;
         else
@@ -409,18 +392,16 @@ void chan_on_send(core *c, core_conn *conn, uint64_t rid, const panp_send *s)
             recipients = send_question(c, ch, tail);
         } else {
             conv *w = ch->winner;
-            if (chan_deliver(c, ch, w->conn, w->handle, w->id, w->client_state, w->client_state_len,
-                             tail, OUTQ_CONVERSATION, w->id))
+            notify_out no = notify_out_of(tail);
+            if (chan_deliver(c, ch, w->conn, w->notify_fields, w->notify_fields_len, &no,
+                             OUTQ_CONVERSATION, w->id))
                 recipients = 1;
             else
                 winner_failed = true;
         }
     }
     blob_unref(tail);
-    panp_frame f = {.request_id = rid, .kind = PANP_BODY_SENT};
-    f.body.sent.sequence = ch->seq;
-    f.body.sent.recipients = recipients;
-    emit_control(c, conn, &f);
+    emit_sent(c, conn, rid, ch->seq, recipients);
     if (winner_failed) {
         c->stats.notifies_dropped++;
         chan_close(c, ch, PANP_CLOSE_REASON_SLOW_CONSUMER, NULL, true, NULL);

@@ -41,16 +41,26 @@ static conv *conv_new(core *c, chan *ch, reg *r)
 {
     core_conn *l = r->conn;
     if (l->next_conv >= ID_COUNTER_MAX) return NULL;
-    conv *cv = calloc(1, sizeof(*cv));
+    uint64_t id = ((uint64_t)l->serial << 32) | CONV_ID_BIT | (l->next_conv + 1);
+    uint64_t wire_id = id;
+#ifdef PANPD_BROKEN_CONV_ID_REUSE
+    /* BROKEN ON PURPOSE (conformance/broken.mk): conversation ids without the connection
+     * serial: listeners on different connections get the same ids */
+    wire_id = LOCAL_OF(id);
+#endif
+    uint8_t fields[PANP_NOTIFY_FIELDS_MAX];
+    size_t len = emit_notify_fields(c, r->handle, wire_id, r->client_state, r->style, fields);
+    if (len == 0) return NULL;
+    conv *cv = calloc(1, sizeof(*cv) + len);
     if (!cv) return NULL;
-    cv->id = ((uint64_t)l->serial << 32) | CONV_ID_BIT | (l->next_conv + 1);
+    cv->id = id;
     cv->state = CV_OFFERED;
     cv->ch = ch;
     cv->conn = l;
     cv->reg = r;
     memcpy(cv->handle, r->handle, sizeof(cv->handle));
-    cv->client_state_len = r->client_state_len;
-    memcpy(cv->client_state, r->client_state, r->client_state_len);
+    memcpy(cv->notify_fields, fields, len);
+    cv->notify_fields_len = (uint8_t)len;
     if (hmap_put(&c->convs, &cv->id, sizeof(cv->id), cv) != 0) {
         free(cv);
         return NULL;
@@ -115,8 +125,9 @@ bool conv_offer(core *c, chan *ch, reg *r)
 {
     conv *cv = conv_new(c, ch, r);
     if (!cv) return false;
-    if (chan_deliver(c, ch, r->conn, cv->handle, cv->id, cv->client_state, cv->client_state_len,
-                     ch->question, OUTQ_CONVERSATION, cv->id))
+    notify_out no = notify_out_of(ch->question);
+    if (chan_deliver(c, ch, r->conn, cv->notify_fields, cv->notify_fields_len, &no,
+                     OUTQ_CONVERSATION, cv->id))
         return true;
     c->stats.notifies_dropped++;
     conv_end(c, cv, PANP_CLOSE_REASON_SLOW_CONSUMER, NULL);
@@ -177,9 +188,11 @@ void conv_on_reply(core *c, core_conn *conn, uint64_t rid, const panp_reply *rp)
     }
     if (cv->state == CV_OFFERED) conv_acquire(c, ch, cv);
     ch->pending = false;
+    /* The sender's ReplyDelivery first: connections are written in the
+     * order they were woken, and the answer is what a round trip waits on. */
+    emit_control(c, ch->owner, &f);
     panp_frame ok = {.request_id = rid, .kind = PANP_BODY_OK};
     emit_control(c, conn, &ok);
-    emit_control(c, ch->owner, &f);
 }
 
 void conv_on_close(core *c, core_conn *conn, uint64_t rid, const panp_close_channel *cl)

@@ -60,6 +60,7 @@ core *core_new(const panpd_config *cfg, const core_hooks *hooks, uint64_t now)
     hmap_init(&c->buckets, seed);
     hmap_init(&c->users, seed);
     timer_heap_init(&c->timers);
+    outq_pool_init(&c->outq_pool);
     return c;
 }
 
@@ -74,6 +75,7 @@ void core_free(core *c)
     }
     list_for_each(n, &c->conns) conn_teardown(c, list_entry(n, core_conn, link));
     while (!list_empty(&c->conns)) conn_free(c, list_entry(c->conns.next, core_conn, link));
+    outq_pool_free(&c->outq_pool);
     hmap_free(&c->regs);
     hmap_free(&c->chans);
     hmap_free(&c->convs);
@@ -132,7 +134,7 @@ core_conn *core_connect(core *c, const core_peer *peer, uint64_t now)
     conn->state = CS_AWAIT_PREFACE;
     conn->peer_max_frame = PANP_DEFAULT_MAX_FRAME;
     conn->connected_at = conn->last_rx = now;
-    outq_init(&conn->q);
+    outq_init(&conn->q, &c->outq_pool);
     timer_init(&conn->timer, TK_CONN);
     list_init(&conn->reap_link);
     list_init(&conn->regs);

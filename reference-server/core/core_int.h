@@ -91,12 +91,16 @@ typedef struct reg {
     uint8_t type[PANP_UUID_LEN];
     panp_style style;
     panp_user_filter filter;
-    uint8_t client_state[PANP_CLIENT_STATE_MAX];
-    size_t client_state_len;
+    bool admin;              /* its connection administers target (SPEC 13) */
     uint32_t lease_granted;  /* seconds; 0: no expiry */
     core_timer lease;
     list_node conn_link, bucket_link, all_link;
     list_node convs;         /* conv.reg_link */
+    panp_bytes client_state; /* points into notify_fields */
+    /* Fields 1 to 3 of every Notify it receives, encoded once at Register
+     * (SPEC 15.2): a delivery adds only the length prefix. */
+    uint8_t notify_fields_len;
+    uint8_t notify_fields[];
 } reg;
 
 typedef enum { CV_OFFERED = 1, CV_ACQUIRED = 2, CV_LOST = 3 } conv_state;
@@ -110,9 +114,10 @@ typedef struct conv {
     core_conn *conn;   /* the listener */
     reg *reg;          /* NULL once the registration ended */
     uint8_t handle[PANP_UUID_LEN];
-    uint8_t client_state[PANP_CLIENT_STATE_MAX];
-    size_t client_state_len;
     list_node chan_link, conn_link, reg_link;
+    /* Notify fields 1 to 3 for this conversation (its id included). */
+    uint8_t notify_fields_len;
+    uint8_t notify_fields[];
 } conv;
 
 struct chan {
@@ -154,6 +159,7 @@ struct core {
     hmap buckets;         /* match key -> bucket */
     hmap users;           /* name -> user_rec */
     timer_heap timers;
+    outq_pool outq_pool;  /* recycled queue entries (outq.h) */
     uint64_t now;         /* the "now" of the call being served */
     core_stats stats;
 };
@@ -171,10 +177,32 @@ bool emit_frame(core *c, core_conn *to, const panp_frame *f, outq_kind kind, uin
 bool emit_control(core *c, core_conn *to, const panp_frame *f);
 /* Would f fit the recipient's max frame size? */
 bool emit_fits(core *c, const core_conn *to, const panp_frame *f);
-/* A Notify as head + shared tail (SPEC 15.2, chan_deliver): false when it
- * was not queued.  frame_len excludes the length prefix. */
-bool emit_notify(core *c, core_conn *to, const uint8_t *hdr, size_t hdr_len, blob *tail,
-                 size_t frame_len, outq_kind kind, uint64_t chan_id, uint64_t tag);
+/* One Send's shared tail (fields 4 to 10) and the prefix last written in
+ * front of it: listeners whose fields have the same length (most: a handle
+ * and no client state) share that too. */
+typedef struct notify_out {
+    blob *tail;
+    size_t fields_len;  /* the prefix's; SIZE_MAX before the first */
+    size_t frame_len;
+    size_t prefix_len;
+    uint8_t prefix[PANP_NOTIFY_PREFIX_MAX];
+} notify_out;
+
+static inline notify_out notify_out_of(blob *tail)
+{
+    return (notify_out){.tail = tail, .fields_len = SIZE_MAX};
+}
+
+/* A Notify as a listener's fields 1 to 3 + the Send's shared tail (SPEC
+ * 15.2): false when it was not queued. */
+bool emit_notify(core *c, core_conn *to, const uint8_t *fields, size_t fields_len, notify_out *no,
+                 outq_kind kind, uint64_t chan_id, uint64_t tag);
+/* The Sent response, written without a backend. */
+void emit_sent(core *c, core_conn *to, uint64_t rid, uint64_t sequence, uint32_t recipients);
+/* Fields 1 to 3 of the Notifies for one registration (conv_id 0) or one
+ * conversation, into out (PANP_NOTIFY_FIELDS_MAX bytes); 0 on failure. */
+size_t emit_notify_fields(core *c, const uint8_t *handle, uint64_t conv_id, panp_bytes client_state,
+                          panp_style style, uint8_t *out);
 void emit_error(core *c, core_conn *to, uint64_t rid, panp_error_code code, const char *field,
                 bool fatal, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 void emit_goodbye(core *c, core_conn *to, panp_goodbye_reason reason, const char *msg);
@@ -232,8 +260,8 @@ void chan_stop_waiting(chan *ch);
 void chan_close(core *c, chan *ch, panp_close_reason why, const panp_notification *reason,
                 bool tell_owner, conv *closer);
 /* Queues a spliced Notify of the channel's current tail for one listener. */
-bool chan_deliver(core *c, chan *ch, core_conn *l, const uint8_t *handle, uint64_t conv_id,
-                  const uint8_t *cs, size_t cs_len, blob *tail, outq_kind kind, uint64_t tag);
+bool chan_deliver(core *c, chan *ch, core_conn *l, const uint8_t *fields, size_t fields_len,
+                  notify_out *no, outq_kind kind, uint64_t tag);
 void chan_close_result(core *c, core_conn *conn, uint64_t rid, panp_close_outcome outcome);
 bool chan_check_reason(core *c, core_conn *conn, uint64_t rid, const chan *ch,
                        const panp_close_channel *cl);

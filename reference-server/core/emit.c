@@ -90,21 +90,55 @@ bool emit_control(core *c, core_conn *to, const panp_frame *f)
     return push(c, to, f, OUTQ_CONTROL, 0, 0, false);
 }
 
-bool emit_notify(core *c, core_conn *to, const uint8_t *hdr, size_t hdr_len, blob *tail,
-                 size_t frame_len, outq_kind kind, uint64_t chan_id, uint64_t tag)
+size_t emit_notify_fields(core *c, const uint8_t *handle, uint64_t conv_id, panp_bytes client_state,
+                          panp_style style, uint8_t *out)
+{
+    panp_notify n = {.registration = {handle, PANP_UUID_LEN},
+                     .conversation_id = conv_id,
+                     .client_state = client_state,
+                     .style = style};
+    panp_status st;
+    size_t len = 0;
+    if (panp_notify_encode_fields(&n, out, PANP_NOTIFY_FIELDS_MAX, &len, &st) != PANP_ERR_UNSPECIFIED) {
+        core_log(c, LOG_ERROR, NULL, "cannot encode a Notify: %s", st.message);
+        return 0;
+    }
+    return len;
+}
+
+bool emit_notify(core *c, core_conn *to, const uint8_t *fields, size_t fields_len, notify_out *no,
+                 outq_kind kind, uint64_t chan_id, uint64_t tag)
 {
     if (to->state >= CS_CLOSING) return false;
-    if (frame_len > to->peer_max_frame) {
+    if (no->fields_len != fields_len) {
+        no->prefix_len = panp_notify_prefix(fields_len, no->tail->len, no->prefix, &no->frame_len);
+        no->fields_len = fields_len;
+    }
+    if (no->frame_len > to->peer_max_frame) {
         core_log(c, LOG_WARN, to, "Notify of %zu bytes exceeds the peer's max frame %u",
-                 frame_len, to->peer_max_frame);
+                 no->frame_len, to->peer_max_frame);
         return false;
     }
-    if (!admit(c, to, kind, hdr_len + tail->len)) return false;
+    if (!admit(c, to, kind, no->prefix_len + fields_len + no->tail->len)) return false;
     bool was_empty = outq_empty(&to->q);
-    if (outq_push(&to->q, kind, chan_id, tag, hdr, hdr_len, tail) != 0) return false;
+    if (outq_push2(&to->q, kind, chan_id, tag, no->prefix, no->prefix_len, fields, fields_len,
+                   no->tail) != 0)
+        return false;
     c->stats.notifies_queued++;
     queued(c, to, was_empty);
     return true;
+}
+
+void emit_sent(core *c, core_conn *to, uint64_t rid, uint64_t sequence, uint32_t recipients)
+{
+    uint8_t frame[PANP_SENT_MAX];
+    size_t len = panp_sent_encode(rid, sequence, recipients, frame);
+    /* A Sent is far below any max frame size a peer may announce (at
+     * least 4096, SPEC FRAME-8). */
+    if (to->state >= CS_CLOSING || !admit(c, to, OUTQ_CONTROL, len)) return;
+    bool was_empty = outq_empty(&to->q);
+    if (outq_push(&to->q, OUTQ_CONTROL, 0, 0, frame, len, NULL) != 0) return;
+    queued(c, to, was_empty);
 }
 
 void emit_error(core *c, core_conn *to, uint64_t rid, panp_error_code code, const char *field,

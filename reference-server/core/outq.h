@@ -36,19 +36,38 @@ typedef enum {
 
 typedef struct outq_entry {
     list_node link;
-    outq_kind kind;
+    uint8_t kind;          /* outq_kind */
+    bool pooled;           /* came from an outq_pool (hdr has OUTQ_POOL_HDR bytes) */
+    uint16_t hdr_len;
+    uint32_t len;          /* hdr_len + body->len */
     uint64_t channel_id;   /* 0 when the entry belongs to no channel */
     uint64_t tag;          /* registration serial (unidirectional) or conversation id */
     blob *body;            /* may be NULL */
-    size_t len;            /* hdr_len + body->len */
-    size_t hdr_len;
     uint8_t hdr[];
 } outq_entry;
 
+/* Entries whose header fits OUTQ_POOL_HDR bytes (a Notify head without
+ * client state, a Sent) are recycled through a free list the core keeps
+ * for all its queues: fan-out queues one per listener per Send, and a
+ * malloc/free pair each was a sixth of the broker's work (bench/README.md).
+ * The list keeps at most OUTQ_POOL_KEEP entries (96 bytes each, ~6 MiB):
+ * what the busiest moment had queued at once, which that moment needed
+ * anyway; beyond it entries go back to the heap. */
+#define OUTQ_POOL_HDR 48
+#define OUTQ_POOL_KEEP 65536
+typedef struct outq_pool {
+    outq_entry *free;      /* singly linked through link.next */
+    size_t nfree;
+} outq_pool;
+
+void outq_pool_init(outq_pool *p);
+void outq_pool_free(outq_pool *p);
+
 typedef struct outq {
     list_node entries;
-    size_t bytes;    /* total length of the queued entries */
-    size_t head_off; /* bytes of the first entry already written */
+    outq_pool *pool;  /* may be NULL: every entry is malloc'd */
+    size_t bytes;     /* total length of the queued entries */
+    size_t head_off;  /* bytes of the first entry already written */
     size_t count;
 } outq;
 
@@ -58,7 +77,7 @@ typedef enum {
     OUTQ_OVERFLOW = 2  /* a control frame does not fit even in the allowance */
 } outq_verdict;
 
-void outq_init(outq *q);
+void outq_init(outq *q, outq_pool *pool);
 void outq_free(outq *q);
 static inline bool outq_empty(const outq *q) { return q->count == 0; }
 
@@ -67,9 +86,14 @@ static inline bool outq_empty(const outq *q) { return q->count == 0; }
 outq_verdict outq_check(const outq *q, outq_kind kind, size_t len, size_t max_bytes,
                         size_t allowance);
 
-/* Appends hdr (copied) + body (referenced).  Returns -1 when out of memory. */
+/* Appends hdr (copied) + body (referenced).  Returns -1 when out of memory
+ * or when hdr_len or the entry's length exceed what an entry records (64 KiB
+ * of header, 4 GiB in all; frames are far smaller). */
 int outq_push(outq *q, outq_kind kind, uint64_t channel_id, uint64_t tag, const uint8_t *hdr,
               size_t hdr_len, blob *body);
+/* The same with the header in two parts (a Notify's prefix and fields). */
+int outq_push2(outq *q, outq_kind kind, uint64_t channel_id, uint64_t tag, const uint8_t *hdr1,
+               size_t len1, const uint8_t *hdr2, size_t len2, blob *body);
 
 /* The unwritten bytes as iovecs; returns how many were filled. */
 int outq_iov(const outq *q, struct iovec *iov, int max);

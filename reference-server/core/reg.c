@@ -144,13 +144,35 @@ static bool check_register(core *c, core_conn *conn, uint64_t rid, const panp_re
     return true;
 }
 
+/* A registration with room for its Notify fields, which need the handle
+ * (SPEC 15.2: encoded once here, not per delivery). */
+static reg *reg_new(core *c, const panp_register *rq)
+{
+    uint8_t handle[PANP_UUID_LEN], fields[PANP_NOTIFY_FIELDS_MAX];
+    if (!new_handle(c, handle)) return NULL;
+    /* Without a conversation id the fields are those of a unidirectional
+     * Notify; a bidirectional registration keeps them for the client state
+     * alone (its conversations encode their own). */
+    size_t len = emit_notify_fields(c, handle, 0, rq->client_state, PANP_STYLE_UNIDIRECTIONAL,
+                                    fields);
+    if (len == 0) return NULL;
+    reg *r = calloc(1, sizeof(*r) + len);
+    if (!r) return NULL;
+    memcpy(r->handle, handle, sizeof(handle));
+    memcpy(r->notify_fields, fields, len);
+    r->notify_fields_len = (uint8_t)len;
+    /* client state is the last field: its bytes end the fields */
+    r->client_state = (panp_bytes){r->notify_fields + len - rq->client_state.len,
+                                   rq->client_state.len};
+    return r;
+}
+
 void reg_on_register(core *c, core_conn *conn, uint64_t rid, const panp_register *rq)
 {
     uint32_t target;
     if (!check_register(c, conn, rid, rq, &target)) return;
-    reg *r = calloc(1, sizeof(*r));
-    if (!r || !new_handle(c, r->handle) ||
-        !(r->b = bucket_get(c, target, rq->notification_type.data, rq->style, true))) {
+    reg *r = reg_new(c, rq);
+    if (!r || !(r->b = bucket_get(c, target, rq->notification_type.data, rq->style, true))) {
         free(r);
         emit_error(c, conn, rid, PANP_ERR_INTERNAL, "", false, "register: no resources");
         return;
@@ -161,8 +183,7 @@ void reg_on_register(core *c, core_conn *conn, uint64_t rid, const panp_register
     memcpy(r->type, rq->notification_type.data, PANP_UUID_LEN);
     r->style = rq->style;
     r->filter = rq->user_filter;
-    r->client_state_len = rq->client_state.len;
-    if (r->client_state_len) memcpy(r->client_state, rq->client_state.data, r->client_state_len);
+    r->admin = core_is_admin(c, conn, target); /* configuration does not reload */
     timer_init(&r->lease, TK_LEASE);
     list_init(&r->convs);
     if (hmap_put(&c->regs, r->handle, sizeof(r->handle), r) != 0 ||

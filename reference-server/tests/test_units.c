@@ -121,11 +121,10 @@ static bool chan_is(const outq_entry *e, const void *arg)
     return e->channel_id == *(const uint64_t *)arg;
 }
 
-static void t_outq_iov_partial_writes_and_discard(void **state)
+static void outq_partial_writes_and_discard(outq_pool *pool)
 {
-    (void)state;
     outq q;
-    outq_init(&q);
+    outq_init(&q, pool);
     blob *shared = mkblob("TAIL");
     assert_int_equal(outq_push(&q, OUTQ_CONTROL, 0, 0, (const uint8_t *)"ab", 2, NULL), 0);
     assert_int_equal(outq_push(&q, OUTQ_NOTIFY_UNI, 7, 1, (const uint8_t *)"h1", 2, shared), 0);
@@ -155,11 +154,51 @@ static void t_outq_iov_partial_writes_and_discard(void **state)
     outq_free(&q);
 }
 
+static void t_outq_iov_partial_writes_and_discard(void **state)
+{
+    (void)state;
+    outq_partial_writes_and_discard(NULL);
+    outq_pool pool;
+    outq_pool_init(&pool);
+    outq_partial_writes_and_discard(&pool);
+    assert_int_equal(pool.nfree, 4); /* every entry came back */
+    outq_partial_writes_and_discard(&pool);
+    assert_int_equal(pool.nfree, 4); /* and was used again */
+    outq_pool_free(&pool);
+}
+
+/* Small headers come from the pool and go back to it, up to its bound;
+ * larger ones are the heap's. */
+static void t_outq_pool(void **state)
+{
+    (void)state;
+    outq_pool pool;
+    outq_pool_init(&pool);
+    outq q;
+    outq_init(&q, &pool);
+    uint8_t big[OUTQ_POOL_HDR + 1] = {0};
+    assert_int_equal(outq_push(&q, OUTQ_CONTROL, 0, 0, big, sizeof big, NULL), 0);
+    assert_false(list_entry(q.entries.next, outq_entry, link)->pooled);
+    outq_consume(&q, sizeof big);
+    assert_int_equal(pool.nfree, 0);
+    for (int i = 0; i < OUTQ_POOL_KEEP + 10; i++)
+        assert_int_equal(outq_push(&q, OUTQ_NOTIFY_UNI, 1, 1, big, OUTQ_POOL_HDR, NULL), 0);
+    assert_true(list_entry(q.entries.next, outq_entry, link)->pooled);
+    outq_clear(&q);
+    assert_int_equal(pool.nfree, OUTQ_POOL_KEEP);
+    assert_int_equal(outq_push(&q, OUTQ_NOTIFY_UNI, 1, 1, big, 1, NULL), 0);
+    assert_int_equal(pool.nfree, OUTQ_POOL_KEEP - 1);
+    outq_free(&q);
+    assert_int_equal(pool.nfree, OUTQ_POOL_KEEP);
+    outq_pool_free(&pool);
+    assert_int_equal(pool.nfree, 0);
+}
+
 static void t_outq_policy(void **state)
 {
     (void)state;
     outq q;
-    outq_init(&q);
+    outq_init(&q, NULL);
     blob *b = blob_new(900);
     outq_push(&q, OUTQ_NOTIFY_UNI, 1, 1, NULL, 0, b);
     blob_unref(b);
@@ -346,6 +385,7 @@ int main(void)
         cmocka_unit_test(t_siphash_vector),
         cmocka_unit_test(t_timer_heap_order_and_cancel),
         cmocka_unit_test(t_outq_iov_partial_writes_and_discard),
+        cmocka_unit_test(t_outq_pool),
         cmocka_unit_test(t_outq_policy),
         cmocka_unit_test(t_deliver_table_rows),
         cmocka_unit_test(t_deliver_session_narrowing),

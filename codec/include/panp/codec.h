@@ -156,7 +156,9 @@ panp_error_code panp_encode_with_storage(panp_backend backend, const panp_frame 
  * its own fields as panp_encode() does (the head also checks
  * conversation_id against n->style); buffer rules as panp_encode().  Both
  * write the canonical form themselves: no backend, no heap. */
-#define PANP_NOTIFY_HEAD_MAX (5 + 1 + 5 + (2 + PANP_HANDLE_MAX_LEN) + (1 + 10) + (2 + PANP_CLIENT_STATE_MAX))
+#define PANP_NOTIFY_PREFIX_MAX (5 + 1 + 5)
+#define PANP_NOTIFY_FIELDS_MAX ((2 + PANP_HANDLE_MAX_LEN) + (1 + 10) + (3 + PANP_CLIENT_STATE_MAX))
+#define PANP_NOTIFY_HEAD_MAX (PANP_NOTIFY_PREFIX_MAX + PANP_NOTIFY_FIELDS_MAX)
 panp_error_code panp_notify_encode_shared(const panp_notify *n, uint8_t *buf, size_t cap,
                                           size_t *needed, panp_status *st);
 panp_error_code panp_notify_encode_head(const panp_notify *n, size_t shared_len, uint8_t *buf,
@@ -164,6 +166,23 @@ panp_error_code panp_notify_encode_head(const panp_notify *n, size_t shared_len,
 /* The Frame's size without its length prefix (what max_frame_size limits)
  * for n's fields 1 to 3 in front of shared_len bytes of shared part. */
 size_t panp_notify_frame_size(const panp_notify *n, size_t shared_len);
+/* The head again, split for a broker that keeps each listener's part:
+ * panp_notify_encode_fields() validates and writes fields 1 to 3 alone, once
+ * for a registration's or a conversation's life (at most
+ * PANP_NOTIFY_FIELDS_MAX bytes); panp_notify_prefix() writes, per delivery,
+ * the length prefix and the Frame's notify tag and length in front of
+ * fields_len + shared_len bytes (at most PANP_NOTIFY_PREFIX_MAX), returns how
+ * many, and sets *frame_len (if not NULL) as panp_notify_frame_size() does.
+ * prefix + fields + shared is byte for byte head + shared. */
+panp_error_code panp_notify_encode_fields(const panp_notify *n, uint8_t *buf, size_t cap,
+                                          size_t *needed, panp_status *st);
+size_t panp_notify_prefix(size_t fields_len, size_t shared_len, uint8_t *buf, size_t *frame_len);
+/* The broker's other frame per Send: Sent {sequence, recipients} with its
+ * request id, length-prefixed, byte for byte what panp_encode_delimited()
+ * writes for it (sequence >= 1, as every Sent has; nothing can fail).  buf needs
+ * PANP_SENT_MAX bytes; returns how many were written. */
+#define PANP_SENT_MAX (1 + (1 + 10) + (1 + 1) + (1 + 10) + (1 + 5))
+size_t panp_sent_encode(uint64_t request_id, uint64_t sequence, uint32_t recipients, uint8_t *buf);
 
 /* Varint helpers for the length prefix. */
 size_t panp_varint_size(uint64_t v);
