@@ -74,7 +74,7 @@ $(eval $(call fz_target,framer,fuzz/fuzz_framer.c))
 $(eval $(call fz_target,differential,fuzz/fuzz_differential.c))
 $(eval $(call fz_target,encode,fuzz/fuzz_encode.c))
 $(eval $(call fz_target,broker_core,fuzz/fuzz_broker_core.c,$(FZ_CORE_SRCS),-lcrypto))
-$(eval $(call fz_target,client,fuzz/fuzz_client.c,$(FZ_CLI_SRCS)))
+$(eval $(call fz_target,client,fuzz/fuzz_client.c,$(FZ_CLI_SRCS),-lssl -lcrypto))
 
 # fuzz_decode.c is one harness built once per backend.
 fz_backend = -DFZ_BACKEND=$(if $(filter %nanopb.o,$@),PANP_BACKEND_NANOPB,PANP_BACKEND_PROTOBUF_C)

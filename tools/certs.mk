@@ -36,24 +36,5 @@ TESTS += $(TLS_TEST)
 
 # test_tls again with panpd under valgrind (the plain build, as
 # reference-server/tests/valgrind.sh does), and the conformance suite over
-# tls: (a new script beside the suite's own; conformance/conformance.mk is
-# another engineer's).
+# tls: (a script beside the suite's own).
 TEST_SCRIPTS += reference-server/tests/valgrind-tls.sh conformance/run-against-panpd-tls.sh
-
-# ---- OpenSSL wherever libpanp's sources are linked ------------------------------
-# libpanp's tls: binding (reference-client/src/tls.c) needs libssl and
-# libcrypto.  fuzz/fuzz.mk compiles libpanp's sources into fuzz_client and
-# links them with the codec's libraries only; until its owner passes
-# "-lssl -lcrypto" as that target's fourth fz_target argument, the
-# libraries are given here as prerequisites (they end up in its $^).
-ifneq ($(FZ),)
-TLS_SO_FOR_FUZZ := $(abspath $(shell $(CC) -print-file-name=libssl.so) $(shell $(CC) -print-file-name=libcrypto.so))
-$(FZ)/bin/fuzz_client $(FZC)/bin/fuzz_client: $(TLS_SO_FOR_FUZZ)
-endif
-
-# The conformance suite dials tls: brokers through conformance/src/tls.c
-# (OpenSSL and a relay thread); conformance/conformance.mk links it with
-# $(CODEC_LIBS), extended here for that one binary.
-ifneq ($(PC_BIN),)
-$(PC_BIN): CODEC_LIBS += -lssl -lcrypto -lpthread
-endif

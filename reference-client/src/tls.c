@@ -219,8 +219,10 @@ static panp_error_code cert_failure(panp_client *c, long res, panp_status *st)
     const char *name = server_name(c);
     if (res == X509_V_ERR_HOSTNAME_MISMATCH || res == X509_V_ERR_IP_ADDRESS_MISMATCH)
         return st_set(st, PANP_ERR_TLS,
-                      "tls:%s:%s: the broker's certificate is not for \"%s\" (%s); its subject is %s. "
-                      "Connect by a name it carries, or set tls_server_name",
+                      /* the hint before the subject: a long subject truncates the message */
+                      "tls:%s:%s: the broker's certificate is not for \"%s\" (%s); connect by a "
+                      "name it carries or expect one (tls_server_name, panp --server-name); "
+                      "its subject is %s",
                       c->addr.host, c->addr.port, name, X509_verify_cert_error_string(res),
                       c->tls_verify_subject[0] ? c->tls_verify_subject : "unknown");
     return st_set(st, PANP_ERR_TLS,
