@@ -2,7 +2,9 @@
 # Makefile; see fuzz/README.md.
 #
 #   make fuzz            every target for FUZZ_SECONDS (default 60) each, one at a
-#                        time; fails on any crash, leak or timeout
+#                        time; fails on any crash, leak or timeout.
+#                        FUZZ_CPU_SECONDS=N: N seconds of CPU each instead
+#                        (what a campaign on shared cores should count)
 #   make fuzz-smoke      FUZZ_SECONDS=5 each, plus a replay of fuzz/corpus and
 #                        fuzz/regressions (what `make test` runs: fuzz/smoke.sh)
 #   make fuzz-coverage   llvm-cov line coverage of codec/ and reference-server/core/
@@ -113,7 +115,8 @@ fuzz-bins: $(FUZZ_BINS)
 fuzz-cov-bins: $(FUZZ_COV_BINS)
 
 fuzz: fuzz-build
-	@bash fuzz/run.sh campaign $(FZ)/bin $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_CPU_SECONDS=$(FUZZ_CPU_SECONDS) bash fuzz/run.sh campaign $(FZ)/bin $(FUZZ_SECONDS) \
+	    $(or $(FUZZ_ONLY),$(FUZZ_TARGETS))
 
 # fuzz/smoke.sh (TEST_SCRIPTS) runs this; FUZZ_SECONDS=5 unless given.
 fuzz-smoke: fuzz-build

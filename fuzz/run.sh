@@ -12,6 +12,14 @@
 # campaigns), -timeout=10 -rss_limit_mb=2048.  Prints one line per target
 # and ends with "N passed, N failed" (N counts targets); exits non-zero if
 # any target crashed, leaked, timed out or ran out of memory.
+#
+# FUZZ_CPU_SECONDS=N (campaigns only) replaces SECONDS of wall time with N
+# seconds of CPU: on shared cores a fuzzer gets a fraction of a CPU, and
+# what a campaign is worth is the CPU it ran.  A watcher sums the fuzzer's
+# CPU and asks it to stop (SIGUSR1: libFuzzer ends the run and prints its
+# final stats) once it reaches N; wall time is capped at 4N + 60 s.  The
+# fuzzer notices only between inputs, after loading its corpus, so the
+# CPU reported can exceed N a little; it is never less.
 set -u
 mode=${1:?usage: run.sh campaign|smoke|merge BINDIR SECONDS TARGET...}
 bindir=$(cd "${2:?}" && pwd)
@@ -42,6 +50,37 @@ summary() { # the last status line libFuzzer printed
     sed -E 's/^#([0-9]+)[[:space:]]+[A-Z]+[[:space:]]+(cov: [0-9]+ ft: [0-9]+ corp: [^ ]+).*exec\/s: ([0-9]+).*/\1 runs, \2, \3 exec\/s/'
 }
 
+# CPU seconds (user + sys) of this shell's reaped children so far.  `times`
+# must run in this shell (a $(...) subshell has children of its own).
+children_cpu() {
+  times >"$logs/times"
+  awk 'NR == 2 { s = 0
+    for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] }
+    printf "%.1f\n", s }' "$logs/times"
+}
+
+# CPU seconds used so far by pid and every process below it.
+tree_cpu() {
+  ps -e -o pid=,ppid=,times= | awk -v root="$1" '
+    { parent[$1] = $2; used[$1] = $3 }
+    END { s = 0
+          for (p in parent) { q = p; while (q != root && q in parent && q > 1) q = parent[q]
+                              if (q == root) s += used[p] }
+          print s }'
+}
+
+# Asks the fuzzer pid to stop once it has used budget CPU seconds.
+cpu_watch() {
+  local pid=$1 budget=$2
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$(tree_cpu "$pid")" -ge "$budget" ]; then
+      kill -USR1 "$pid" 2>/dev/null
+      return
+    fi
+    sleep 2
+  done
+}
+
 for t in "$@"; do
   bin=$bindir/fuzz_$t
   seeds=$root/fuzz/corpus/$t
@@ -61,9 +100,28 @@ for t in "$@"; do
       # the CPU the fuzzer used (user + sys), which is what a campaign costs
       # on shared cores.
       TIMEFORMAT='%U %S'
-      { time (cd "$logs/$t" && nice -n 10 "$bin" -jobs=1 -workers=1 -max_total_time="$secs" \
-          -print_final_stats=1 "${common[@]}" -artifact_prefix="$art/" "$work" "$seeds" \
-          >"$log" 2>&1); } 2>"$logs/$t.cpu" || rc=$?
+      if [ -n "${FUZZ_CPU_SECONDS:-}" ]; then
+        # One process, no jobs mode: the signal must reach the fuzzing loop
+        # itself (a jobs-mode parent would die of it).  The fuzzer is reaped
+        # before the watcher, so the CPU counted is the fuzzer's alone.
+        children_cpu >"$logs/before"
+        budget=$FUZZ_CPU_SECONDS
+        nice -n 10 "$bin" -max_total_time=$((4 * budget + 60)) -print_final_stats=1 \
+            "${common[@]}" -artifact_prefix="$art/" "$work" "$seeds" >"$log" 2>&1 &
+        fuzz_pid=$!
+        cpu_watch "$fuzz_pid" "$budget" &
+        watch_pid=$!
+        wait "$fuzz_pid" || rc=$?
+        children_cpu >"$logs/after"
+        awk 'NR == FNR { a = $1; next } { print $1 - a, 0 }' "$logs/before" "$logs/after" \
+            >"$logs/$t.cpu"
+        kill "$watch_pid" 2>/dev/null
+        wait "$watch_pid" 2>/dev/null
+      else
+        { time (cd "$logs/$t" && nice -n 10 "$bin" -jobs=1 -workers=1 -max_total_time="$secs" \
+            -print_final_stats=1 "${common[@]}" -artifact_prefix="$art/" "$work" "$seeds" \
+            >"$log" 2>&1); } 2>"$logs/$t.cpu" || rc=$?
+      fi
       cpu=$(awk '{printf "%.0f CPU-s", $1 + $2}' "$logs/$t.cpu" 2>/dev/null)
       cat "$logs/$t"/fuzz-*.log >>"$log" 2>/dev/null
       ;;
