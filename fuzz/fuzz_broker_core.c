@@ -46,6 +46,7 @@
 
 #include "core.h"
 #include "fuzz_common.h"
+#include "fuzz_script.h"
 
 /* ---- the configuration --------------------------------------------------- */
 
@@ -427,23 +428,6 @@ static void read_conn(world *w, int ci, size_t budget)
 
 /* ---- checking responses ------------------------------------------------------------ */
 
-static panp_body_kind success_of(panp_body_kind k)
-{
-    switch (k) {
-    case PANP_BODY_HELLO: return PANP_BODY_WELCOME;
-    case PANP_BODY_REGISTER: return PANP_BODY_REGISTERED;
-    case PANP_BODY_RENEW: return PANP_BODY_RENEWED;
-    case PANP_BODY_UNREGISTER: return PANP_BODY_OK;
-    case PANP_BODY_LIST_REGISTRATIONS: return PANP_BODY_REGISTRATION_LIST;
-    case PANP_BODY_OPEN_CHANNEL: return PANP_BODY_CHANNEL_OPENED;
-    case PANP_BODY_SEND: return PANP_BODY_SENT;
-    case PANP_BODY_REPLY: return PANP_BODY_OK;
-    case PANP_BODY_CLOSE_CHANNEL: return PANP_BODY_CHANNEL_CLOSE_RESULT;
-    case PANP_BODY_PING: return PANP_BODY_PONG;
-    default: return PANP_BODY_NONE;
-    }
-}
-
 static bool is_event(panp_body_kind k)
 {
     return k == PANP_BODY_NOTIFY || k == PANP_BODY_REPLY_DELIVERY ||
@@ -527,7 +511,7 @@ static void on_response(world *w, int ci, const panp_frame *f)
         c->ready = true;
     bool fatal0 = f->kind == PANP_BODY_ERROR && f->body.error.fatal && f->request_id == 0;
     if (c->qn == 0 || c->q[0].rid != f->request_id ||
-        (f->kind != PANP_BODY_ERROR && f->kind != success_of(c->q[0].kind))) {
+        (f->kind != PANP_BODY_ERROR && f->kind != fz_success_of(c->q[0].kind))) {
         if (fatal0) { /* the connection itself failed */
             c->rx_end = true;
             c->qn = 0;

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
+#include "fuzz_script.h"
 #include "panp/client.h"
 
 enum { MAXTOK = 256, MAXOBJ = 48, MAXOUT = 64 };
@@ -471,20 +472,11 @@ static bool send_frame(ctx *x, const panp_frame *f)
     return true;
 }
 
+/* What answers request kind k; a Pong for whatever is not a request. */
 static panp_body_kind answer_of(panp_body_kind k)
 {
-    switch (k) {
-    case PANP_BODY_HELLO: return PANP_BODY_WELCOME;
-    case PANP_BODY_REGISTER: return PANP_BODY_REGISTERED;
-    case PANP_BODY_RENEW: return PANP_BODY_RENEWED;
-    case PANP_BODY_UNREGISTER: return PANP_BODY_OK;
-    case PANP_BODY_LIST_REGISTRATIONS: return PANP_BODY_REGISTRATION_LIST;
-    case PANP_BODY_OPEN_CHANNEL: return PANP_BODY_CHANNEL_OPENED;
-    case PANP_BODY_SEND: return PANP_BODY_SENT;
-    case PANP_BODY_REPLY: return PANP_BODY_OK;
-    case PANP_BODY_CLOSE_CHANNEL: return PANP_BODY_CHANNEL_CLOSE_RESULT;
-    default: return PANP_BODY_PONG;
-    }
+    panp_body_kind a = fz_success_of(k);
+    return a != PANP_BODY_NONE ? a : PANP_BODY_PONG;
 }
 
 static uint64_t pick_id(ctx *x, const uint64_t *ids, int n)

@@ -20,7 +20,7 @@ LIBS += $(SRV_CORE_LIB)
 # ---- unit tests of the core -------------------------------------------------
 SRV_TEST_NAMES := units conn reg chan flow robust
 SRV_TEST_BINS  := $(patsubst %,$(B)/tests/server/test_%,$(SRV_TEST_NAMES))
-SRV_HARNESS_O  := $(B)/obj/$(SRV)/tests/harness.o
+SRV_HARNESS_O  := $(B)/obj/$(SRV)/tests/harness.o $(B)/obj/$(SRV)/tests/support.o
 SRV_LINK       := $(SRV_CORE_LIB) $(CODEC_LIB_A) $(CODEC_LIBS) -lcrypto
 
 $(B)/tests/server/test_%: $(B)/obj/$(SRV)/tests/test_%.o $(SRV_HARNESS_O) $(SRV_CORE_LIB) $(CODEC_LIB_A)

@@ -83,6 +83,16 @@ static char *vfmt(const char *fmt, va_list ap)
     return s;
 }
 
+/* Declares `var`: the variadic arguments after fmt, formatted by vfmt(). */
+#define FORMAT_VARARGS(var, fmt)    \
+    char *var;                      \
+    do {                            \
+        va_list ap_;                \
+        va_start(ap_, fmt);         \
+        var = vfmt(fmt, ap_);       \
+        va_end(ap_);                \
+    } while (0)
+
 /* The case's first requirement ID, for failures that cite none. */
 static char *first_req(const pc_case_def *def)
 {
@@ -106,10 +116,7 @@ static void finish(pc_t *t, pc_verdict v, char *message)
 
 void pc_fail(pc_t *t, const char *req, const char *expected, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    char *actual = vfmt(fmt, ap);
-    va_end(ap);
+    FORMAT_VARARGS(actual, fmt);
     t->res->req = req ? pc_xstrdup(req) : first_req(t->def);
     t->res->expected = pc_xstrdup(expected);
     t->res->actual = actual;
@@ -119,10 +126,7 @@ void pc_fail(pc_t *t, const char *req, const char *expected, const char *fmt, ..
 
 void pc_warn(pc_t *t, const char *req, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = vfmt(fmt, ap);
-    va_end(ap);
+    FORMAT_VARARGS(msg, fmt);
     sbuf_printf(&t->res->warnings, "%s: %s\n", req, msg);
     pc_tr_add(&t->tr, pc_now_us(), "suite", '-', "warning recorded");
     free(msg);
@@ -130,28 +134,19 @@ void pc_warn(pc_t *t, const char *req, const char *fmt, ...)
 
 void pc_skip(pc_t *t, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = vfmt(fmt, ap);
-    va_end(ap);
+    FORMAT_VARARGS(msg, fmt);
     finish(t, PC_SKIP, msg);
 }
 
 void pc_error(pc_t *t, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = vfmt(fmt, ap);
-    va_end(ap);
+    FORMAT_VARARGS(msg, fmt);
     finish(t, PC_ERROR, msg);
 }
 
 void pc_note(pc_t *t, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = vfmt(fmt, ap);
-    va_end(ap);
+    FORMAT_VARARGS(msg, fmt);
     pc_tr_add(&t->tr, pc_now_us(), "suite", '-', msg);
     free(msg);
 }

@@ -239,7 +239,8 @@ static void on_frame(fake *fb, const panp_frame *f)
         welcome(fb, f);
         return;
     }
-    if (!fb->cfg.handler || !fb->cfg.handler(fb, f, fb->cfg.user))
+    bool offered = fb->cfg.handler && (!fb->cfg.on || fb->cfg.on == f->kind);
+    if (!offered || !fb->cfg.handler(fb, f, fb->cfg.user))
         fake_default(fb, f);
 }
 

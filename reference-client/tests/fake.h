@@ -21,6 +21,7 @@ typedef bool (*fake_handler)(fake *fb, const panp_frame *f, void *user);
 
 typedef struct fake_config {
     fake_handler handler;
+    panp_body_kind on;           /* the handler sees only frames of this kind (NONE: all) */
     void *user;
     panp_limits limits;          /* zero fields take the protocol defaults */
     const char *user_name;       /* identity in the Welcome; default "tester" */

@@ -158,6 +158,41 @@ static panp_client *open_client(const char *addr, const char *token, seen *s, bo
     return c;
 }
 
+static panp_registration *listen_ok(panp_client *c, seen *s, const char *printer, panp_style style)
+{
+    panp_register_params p = lparams(s, printer, style);
+    panp_registration *reg;
+    panp_status st;
+    assert_int_equal(panp_register_listener(c, &p, &reg, &st), PANP_OK);
+    return reg;
+}
+
+static panp_channel *open_ok(panp_client *c, seen *s, const char *printer, panp_style style)
+{
+    panp_channel_params p = sparams(s, printer, style);
+    panp_channel *ch;
+    panp_status st;
+    assert_int_equal(panp_channel_open(c, &p, &ch, &st), PANP_OK);
+    return ch;
+}
+
+/* A listener and a sender on the Unix socket, and a channel of `style`
+ * between them on the print server. */
+typedef struct duo {
+    seen ls, ss;
+    panp_client *l, *s;
+    panp_registration *reg;
+    panp_channel *ch;
+} duo;
+
+static void duo_up(duo *d, broker *b, panp_style style, bool reconnect_listener)
+{
+    d->l = open_client(b->unix_addr, NULL, &d->ls, reconnect_listener);
+    d->s = open_client(b->unix_addr, NULL, &d->ss, false);
+    d->reg = listen_ok(d->l, &d->ls, NULL, style);
+    d->ch = open_ok(d->s, &d->ss, NULL, style);
+}
+
 /* Turns both blocking contexts until *counter reaches n (5 s at most). */
 static void pump2(panp_client *a, panp_client *b, const int *counter, int n)
 {
@@ -211,9 +246,7 @@ static void test_blocking_sender_async_listener(void **state)
     assert_int_equal(ls.inner, PANP_OK);
 
     panp_client *s = open_client(b->unix_addr, NULL, &ss, false);
-    panp_channel_params cp = sparams(&ss, "lobby", PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel *ch;
-    assert_int_equal(panp_channel_open(s, &cp, &ch, &st), PANP_OK);
+    panp_channel *ch = open_ok(s, &ss, "lobby", PANP_STYLE_UNIDIRECTIONAL);
     panp_sent sent;
     assert_int_equal(panp_channel_send(s, ch, "hello", 5, &sent, &st), PANP_OK);
     assert_int_equal(sent.sequence, 1);
@@ -239,9 +272,8 @@ static void test_async_sender_blocking_listener_dialog(void **state)
     broker *b = *state;
     seen ls = {0}, ss = {.ask_again_in_reply = true};
     panp_client *l = open_client(b->unix_addr, NULL, &ls, false);
-    panp_register_params rp = lparams(&ls, NULL, PANP_STYLE_BIDIRECTIONAL);
+    listen_ok(l, &ls, NULL, PANP_STYLE_BIDIRECTIONAL);
     panp_status st;
-    assert_int_equal(panp_register_listener(l, &rp, NULL, &st), PANP_OK);
 
     struct event_base *base = event_base_new();
     panp_options o = {.broker = b->unix_addr};
@@ -292,16 +324,12 @@ static void test_first_responder_race(void **state)
     panp_client *a = open_client(b->unix_addr, NULL, &as, false);
     panp_client *bl = open_client(b->unix_addr, NULL, &bs, false);
     panp_client *s = open_client(b->unix_addr, NULL, &ss, false);
-    panp_register_params ap = lparams(&as, "lobby", PANP_STYLE_BIDIRECTIONAL);
-    panp_register_params bp = lparams(&bs, "lobby", PANP_STYLE_BIDIRECTIONAL);
+    listen_ok(a, &as, "lobby", PANP_STYLE_BIDIRECTIONAL);
+    listen_ok(bl, &bs, "lobby", PANP_STYLE_BIDIRECTIONAL);
     panp_status st;
-    assert_int_equal(panp_register_listener(a, &ap, NULL, &st), PANP_OK);
-    assert_int_equal(panp_register_listener(bl, &bp, NULL, &st), PANP_OK);
-    panp_channel_params cp = sparams(&ss, "lobby", PANP_STYLE_BIDIRECTIONAL);
     for (int round = 0; round < 2; round++) {
-        panp_channel *ch;
+        panp_channel *ch = open_ok(s, &ss, "lobby", PANP_STYLE_BIDIRECTIONAL);
         panp_sent sent;
-        assert_int_equal(panp_channel_open(s, &cp, &ch, &st), PANP_OK);
         assert_int_equal(panp_channel_send(s, ch, "PIN?", 4, &sent, &st), PANP_OK);
         assert_int_equal(sent.recipients, 2);
         pump2(a, NULL, &as.notify, round + 1);
@@ -334,33 +362,26 @@ static void test_first_responder_race(void **state)
 
 static void test_sender_close_crosses_listener_close(void **state)
 {
-    broker *b = *state;
-    seen ls = {0}, ss = {0};
-    panp_client *l = open_client(b->unix_addr, NULL, &ls, false);
-    panp_client *s = open_client(b->unix_addr, NULL, &ss, false);
-    panp_register_params rp = lparams(&ls, NULL, PANP_STYLE_BIDIRECTIONAL);
+    duo d = {0};
+    duo_up(&d, *state, PANP_STYLE_BIDIRECTIONAL, false);
     panp_status st;
-    assert_int_equal(panp_register_listener(l, &rp, NULL, &st), PANP_OK);
-    panp_channel_params cp = sparams(&ss, NULL, PANP_STYLE_BIDIRECTIONAL);
-    panp_channel *ch;
-    assert_int_equal(panp_channel_open(s, &cp, &ch, &st), PANP_OK);
-    assert_int_equal(panp_channel_send(s, ch, "go?", 3, NULL, &st), PANP_OK);
-    pump2(l, NULL, &ls.notify, 1);
+    assert_int_equal(panp_channel_send(d.s, d.ch, "go?", 3, NULL, &st), PANP_OK);
+    pump2(d.l, NULL, &d.ls.notify, 1);
     panp_close_result r;
-    assert_int_equal(panp_conversation_close(l, ls.cv, "stop", 4, &r, &st), PANP_OK);
+    assert_int_equal(panp_conversation_close(d.l, d.ls.cv, "stop", 4, &r, &st), PANP_OK);
     assert_int_equal(r, PANP_CLOSE_RESULT_CLOSED);
     /* The sender closes without having read the listener's ChannelClosed. */
-    assert_int_equal(panp_channel_close(s, ch, NULL, 0, &r, &st), PANP_OK);
+    assert_int_equal(panp_channel_close(d.s, d.ch, NULL, 0, &r, &st), PANP_OK);
     assert_int_equal(r, PANP_CLOSE_RESULT_ALREADY_CLOSED);
-    assert_int_equal(ss.closed, 1);
-    assert_int_equal(ss.last_closed.reason, PANP_CLOSE_REASON_CLOSED_BY_LISTENER);
-    assert_string_equal(ss.closed_payload, "stop");
-    assert_int_equal(panp_channel_close(s, ch, NULL, 0, &r, &st), PANP_OK);
-    assert_int_equal(ss.closed, 1);
-    panp_channel_release(s, ch);
-    drop_cv(&ls, l);
-    panp_free(s);
-    panp_free(l);
+    assert_int_equal(d.ss.closed, 1);
+    assert_int_equal(d.ss.last_closed.reason, PANP_CLOSE_REASON_CLOSED_BY_LISTENER);
+    assert_string_equal(d.ss.closed_payload, "stop");
+    assert_int_equal(panp_channel_close(d.s, d.ch, NULL, 0, &r, &st), PANP_OK);
+    assert_int_equal(d.ss.closed, 1);
+    panp_channel_release(d.s, d.ch);
+    drop_cv(&d.ls, d.l);
+    panp_free(d.s);
+    panp_free(d.l);
 }
 
 static void test_callbacks_close_and_unregister(void **state)
@@ -369,16 +390,11 @@ static void test_callbacks_close_and_unregister(void **state)
     seen ls = {.close_in_notify = true}, us = {.unregister_in_notify = true}, ss = {0};
     panp_client *l = open_client(b->unix_addr, NULL, &ls, false);
     panp_client *s = open_client(b->unix_addr, NULL, &ss, false);
-    panp_register_params bp = lparams(&ls, "lab", PANP_STYLE_BIDIRECTIONAL);
-    panp_register_params up = lparams(&us, "lab", PANP_STYLE_UNIDIRECTIONAL);
+    listen_ok(l, &ls, "lab", PANP_STYLE_BIDIRECTIONAL);
+    listen_ok(l, &us, "lab", PANP_STYLE_UNIDIRECTIONAL);
+    panp_channel *bch = open_ok(s, &ss, "lab", PANP_STYLE_BIDIRECTIONAL);
+    panp_channel *uch = open_ok(s, &ss, "lab", PANP_STYLE_UNIDIRECTIONAL);
     panp_status st;
-    assert_int_equal(panp_register_listener(l, &bp, NULL, &st), PANP_OK);
-    assert_int_equal(panp_register_listener(l, &up, NULL, &st), PANP_OK);
-    panp_channel_params bc = sparams(&ss, "lab", PANP_STYLE_BIDIRECTIONAL);
-    panp_channel_params uc = sparams(&ss, "lab", PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel *bch, *uch;
-    assert_int_equal(panp_channel_open(s, &bc, &bch, &st), PANP_OK);
-    assert_int_equal(panp_channel_open(s, &uc, &uch, &st), PANP_OK);
     assert_int_equal(panp_channel_send(s, bch, "ok?", 3, NULL, &st), PANP_OK);
     assert_int_equal(panp_channel_send(s, uch, "one", 3, NULL, &st), PANP_OK);
     assert_int_equal(panp_channel_send(s, uch, "two", 3, NULL, &st), PANP_OK);
@@ -405,9 +421,8 @@ static void test_peer_death_release(void **state)
     broker *b = *state;
     seen ls = {0};
     panp_client *l = open_client(b->unix_addr, NULL, &ls, false);
-    panp_register_params rp = lparams(&ls, NULL, PANP_STYLE_BIDIRECTIONAL);
+    listen_ok(l, &ls, NULL, PANP_STYLE_BIDIRECTIONAL);
     panp_status st;
-    assert_int_equal(panp_register_listener(l, &rp, NULL, &st), PANP_OK);
     pid_t pid = fork();
     if (pid == 0) {
         /* A sender that dies without closing anything. */
@@ -436,72 +451,57 @@ static void test_peer_death_release(void **state)
 static void test_kill9_reconnect(void **state)
 {
     broker *b = *state;
-    seen ls = {0}, ss = {0};
-    panp_client *l = open_client(b->unix_addr, NULL, &ls, true);
-    panp_client *s = open_client(b->unix_addr, NULL, &ss, false);
-    panp_register_params rp = lparams(&ls, NULL, PANP_STYLE_UNIDIRECTIONAL);
-    panp_registration *reg;
+    duo d = {0};
+    duo_up(&d, b, PANP_STYLE_UNIDIRECTIONAL, true);
     panp_status st;
-    assert_int_equal(panp_register_listener(l, &rp, &reg, &st), PANP_OK);
-    panp_channel_params cp = sparams(&ss, NULL, PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel *ch;
-    assert_int_equal(panp_channel_open(s, &cp, &ch, &st), PANP_OK);
 
     broker_kill9(b);
-    pump2(l, s, &ls.lost, 1);
-    pump2(NULL, s, &ss.closed, 1);
-    assert_int_equal(ss.last_closed.reason, PANP_CLOSE_REASON_PEER_GONE);
-    assert_true(ss.last_closed.connection_lost && ss.last_closed.release);
-    assert_int_equal(ss.dead, 1);
-    assert_false(panp_registration_is_live(reg));
-    assert_int_equal(ls.ended, 0);
+    pump2(d.l, d.s, &d.ls.lost, 1);
+    pump2(NULL, d.s, &d.ss.closed, 1);
+    assert_int_equal(d.ss.last_closed.reason, PANP_CLOSE_REASON_PEER_GONE);
+    assert_true(d.ss.last_closed.connection_lost && d.ss.last_closed.release);
+    assert_int_equal(d.ss.dead, 1);
+    assert_false(panp_registration_is_live(d.reg));
+    assert_int_equal(d.ls.ended, 0);
 
     assert_true(broker_restart(b));
-    pump2(l, NULL, &ls.restored, 1);
-    assert_int_equal(panp_sync(l, &st), PANP_OK);
-    assert_true(panp_registration_is_live(reg));
+    pump2(d.l, NULL, &d.ls.restored, 1);
+    assert_int_equal(panp_sync(d.l, &st), PANP_OK);
+    assert_true(panp_registration_is_live(d.reg));
     seen s2s = {0};
     panp_client *s2 = open_client(b->unix_addr, NULL, &s2s, false);
-    panp_channel_params cp2 = sparams(&s2s, NULL, PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel *ch2;
+    panp_channel *ch2 = open_ok(s2, &s2s, NULL, PANP_STYLE_UNIDIRECTIONAL);
     panp_sent sent;
-    assert_int_equal(panp_channel_open(s2, &cp2, &ch2, &st), PANP_OK);
     assert_int_equal(panp_channel_send(s2, ch2, "back", 4, &sent, &st), PANP_OK);
     assert_int_equal(sent.recipients, 1);
-    pump2(l, NULL, &ls.notify, 1);
-    assert_string_equal(ls.payload, "back");
-    panp_channel_release(s, ch);
-    panp_free(s);
+    pump2(d.l, NULL, &d.ls.notify, 1);
+    assert_string_equal(d.ls.payload, "back");
+    panp_channel_release(d.s, d.ch);
+    panp_free(d.s);
     panp_free(s2);
-    panp_free(l);
+    panp_free(d.l);
 }
 
 static void test_shutdown(void **state)
 {
     broker *b = *state;
-    seen ls = {0}, ss = {0};
-    panp_client *l = open_client(b->unix_addr, NULL, &ls, false);
-    panp_client *s = open_client(b->unix_addr, NULL, &ss, false);
-    panp_register_params rp = lparams(&ls, NULL, PANP_STYLE_BIDIRECTIONAL);
+    duo d = {0};
+    duo_up(&d, b, PANP_STYLE_BIDIRECTIONAL, false);
     panp_status st;
-    assert_int_equal(panp_register_listener(l, &rp, NULL, &st), PANP_OK);
-    panp_channel_params cp = sparams(&ss, NULL, PANP_STYLE_BIDIRECTIONAL);
-    panp_channel *ch;
-    assert_int_equal(panp_channel_open(s, &cp, &ch, &st), PANP_OK);
-    assert_int_equal(panp_channel_send(s, ch, "?", 1, NULL, &st), PANP_OK);
-    pump2(l, NULL, &ls.notify, 1);
+    assert_int_equal(panp_channel_send(d.s, d.ch, "?", 1, NULL, &st), PANP_OK);
+    pump2(d.l, NULL, &d.ls.notify, 1);
     broker_term(b);
-    pump2(l, s, &ls.dead, 1);
-    pump2(l, s, &ss.dead, 1);
-    assert_int_equal(ss.closed, 1);
-    assert_int_equal(ss.last_closed.reason, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
-    assert_true(ss.last_closed.release);
-    assert_int_equal(ls.closed, 1);
-    assert_int_equal(ls.last_closed.reason, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
-    drop_cv(&ls, l);
-    panp_channel_release(s, ch);
-    panp_free(s);
-    panp_free(l);
+    pump2(d.l, d.s, &d.ls.dead, 1);
+    pump2(d.l, d.s, &d.ss.dead, 1);
+    assert_int_equal(d.ss.closed, 1);
+    assert_int_equal(d.ss.last_closed.reason, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
+    assert_true(d.ss.last_closed.release);
+    assert_int_equal(d.ls.closed, 1);
+    assert_int_equal(d.ls.last_closed.reason, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
+    drop_cv(&d.ls, d.l);
+    panp_channel_release(d.s, d.ch);
+    panp_free(d.s);
+    panp_free(d.l);
 }
 
 /* ---- users, tokens, leases, listing ---------------------------------------------------------- */
@@ -516,11 +516,9 @@ static void test_users_and_on_behalf(void **state)
     panp_client *carol = open_client(b->tcp_addr, "carol-token", &cs, false);
     assert_string_equal(panp_session(bob_l)->user, "bob");
     assert_false(panp_session(bob_l)->may_open_channels);
-    panp_register_params ap = lparams(&al, "lobby", PANP_STYLE_UNIDIRECTIONAL);
-    panp_register_params bp = lparams(&bo, "lobby", PANP_STYLE_UNIDIRECTIONAL);
+    listen_ok(alice_l, &al, "lobby", PANP_STYLE_UNIDIRECTIONAL);
+    listen_ok(bob_l, &bo, "lobby", PANP_STYLE_UNIDIRECTIONAL);
     panp_status st;
-    assert_int_equal(panp_register_listener(alice_l, &ap, NULL, &st), PANP_OK);
-    assert_int_equal(panp_register_listener(bob_l, &bp, NULL, &st), PANP_OK);
     panp_register_params cp = lparams(&cs, "lobby", PANP_STYLE_UNIDIRECTIONAL);
     cp.user_filter = PANP_USER_FILTER_ALL_USERS;
     assert_int_equal(panp_register_listener(carol, &cp, NULL, &st), PANP_ERR_ACCESS_DENIED);
@@ -529,8 +527,7 @@ static void test_users_and_on_behalf(void **state)
     assert_int_equal(panp_channel_open(carol, &chp, &ch, &st), PANP_ERR_ACCESS_DENIED);
 
     /* alice's per-user notification: alice's listener, not bob's. */
-    panp_channel_params sp = sparams(&as, "lobby", PANP_STYLE_UNIDIRECTIONAL);
-    assert_int_equal(panp_channel_open(alice_s, &sp, &ch, &st), PANP_OK);
+    ch = open_ok(alice_s, &as, "lobby", PANP_STYLE_UNIDIRECTIONAL);
     assert_int_equal(panp_channel_send(alice_s, ch, "for alice", 9, NULL, &st), PANP_OK);
     assert_int_equal(panp_sync(alice_s, &st), PANP_OK);
     pump2(alice_l, NULL, &al.notify, 1);

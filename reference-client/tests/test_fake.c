@@ -128,15 +128,15 @@ static panp_channel_params chan_params(seen *s, panp_style style)
                                  .on_reply = on_reply, .on_closed = on_chan_closed, .data = s};
 }
 
-static panp_client *connect_fake(fake *fb, seen *s, panp_options *extra)
+static panp_client *connect_fake(fake *fb, seen *s, const panp_options *extra, bool async)
 {
-    panp_options o = extra ? *extra : (panp_options){0};
+    panp_options o = *extra;
     o.broker = fake_address(fb);
     o.on_connection = on_conn;
     o.data = s;
     panp_client *c = NULL;
     panp_status st;
-    panp_error_code e = panp_connect(&o, &c, &st);
+    panp_error_code e = async ? panp_async_connect(&o, &c, &st) : panp_connect(&o, &c, &st);
     if (e != PANP_OK)
         fail_msg("connect: %s", st.message);
     return c;
@@ -151,27 +151,97 @@ static void poll_until(panp_client *c, const int *counter, int n)
     assert_true(*counter >= n);
 }
 
+/* ---- one fake broker and one client per test: the fixtures main() gives tests ------- */
+
+typedef struct rig {
+    fake_config cfg;   /* given per test in main() */
+    panp_options opts; /* likewise: beyond the broker and on_connection */
+    bool async;        /* an event-loop context; the test attaches its adapter */
+    bool poll;         /* async too, with the rig's own poll adapter attached */
+    panp_poll_adapter pa;
+    fake *fb;
+    panp_client *c;    /* NULL once the test has freed it */
+    seen s;            /* the client's callbacks; tests set its scripted reactions first */
+    uint8_t h[16];     /* the handle the fake gives the run's first Register */
+} rig;
+
+static int rig_setup(void **state)
+{
+    rig *r = *state;
+    r->fb = fake_start(&r->cfg);
+    r->c = connect_fake(r->fb, &r->s, &r->opts, r->async || r->poll);
+    fake_handle(1, r->h);
+    panp_status st;
+    if (r->poll && panp_poll_adapter_attach(&r->pa, r->c, &st) != PANP_OK)
+        fail_msg("attach: %s", st.message);
+    return 0;
+}
+
+static int rig_teardown(void **state)
+{
+    rig *r = *state;
+    if (r->c)
+        panp_free(r->c);
+    fake_stop(r->fb);
+    return 0;
+}
+
+static panp_registration *rig_listen(rig *r, panp_style style)
+{
+    panp_register_params p = reg_params(&r->s, style);
+    panp_registration *reg;
+    panp_status st;
+    assert_int_equal(panp_register_listener(r->c, &p, &reg, &st), PANP_OK);
+    return reg;
+}
+
+static panp_channel *rig_open(rig *r, seen *s, panp_style style)
+{
+    panp_channel_params p = chan_params(s, style);
+    panp_channel *ch;
+    panp_status st;
+    assert_int_equal(panp_channel_open(r->c, &p, &ch, &st), PANP_OK);
+    return ch;
+}
+
+/* A Notify addressed to r->h, which a test moves to a later registration. */
+static void rig_notify(rig *r, uint64_t channel, uint64_t conv, uint64_t seq, const char *payload)
+{
+    panp_frame n = fake_notify(r->h, channel, conv, seq, payload);
+    fake_send(r->fb, &n);
+}
+
+static void send_closed(fake *fb, uint64_t channel, uint64_t conv, const uint8_t *handle,
+                        panp_close_reason why)
+{
+    panp_frame ev = fake_closed(channel, conv, handle, why);
+    fake_send(fb, &ev);
+}
+
+static void send_error(fake *fb, uint64_t request_id, panp_error_code code, bool fatal)
+{
+    panp_frame e = fake_error(request_id, code, fatal);
+    fake_send(fb, &e);
+}
+
 /* ---- basics ------------------------------------------------------------------------ */
 
 static void test_connect_welcome_sync(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.user_name = "alice"});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    const panp_session_info *si = panp_session(c);
+    rig *r = *state;
+    const panp_session_info *si = panp_session(r->c);
     assert_non_null(si);
     assert_string_equal(si->user, "alice");
     assert_int_equal(si->limits.max_frame_size, 65536);
-    assert_true(panp_is_connected(c));
-    assert_true(panp_fd(c) >= 0);
-    assert_int_equal(s.conn_up, 1);
+    assert_true(panp_is_connected(r->c));
+    assert_true(panp_fd(r->c) >= 0);
+    assert_int_equal(r->s.conn_up, 1);
     panp_status st;
-    assert_int_equal(panp_sync(c, &st), PANP_OK);
-    assert_int_equal(fake_count(fb, PANP_BODY_PING), 1);
-    panp_free(c);
-    assert_true(fake_wait_count(fb, PANP_BODY_GOODBYE, 1, 2000));
-    fake_stop(fb);
+    assert_int_equal(panp_sync(r->c, &st), PANP_OK);
+    assert_int_equal(fake_count(r->fb, PANP_BODY_PING), 1);
+    panp_free(r->c);
+    r->c = NULL;
+    assert_true(fake_wait_count(r->fb, PANP_BODY_GOODBYE, 1, 2000));
 }
 
 static void test_refused(void **state)
@@ -203,40 +273,31 @@ static void test_no_broker(void **state)
 
 static void test_notify_and_unregister(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params p = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
+    rig *r = *state;
+    panp_register_params p = reg_params(&r->s, PANP_STYLE_UNIDIRECTIONAL);
     p.client_state = "cookie";
     p.client_state_len = 6;
     panp_registration *reg;
     panp_status st;
-    assert_int_equal(panp_register_listener(c, &p, &reg, &st), PANP_OK);
+    assert_int_equal(panp_register_listener(r->c, &p, &reg, &st), PANP_OK);
     assert_true(panp_registration_is_live(reg));
-    uint8_t h[16];
-    fake_handle(1, h);
-    assert_memory_equal(panp_registration_handle(reg).data, h, 16);
+    assert_memory_equal(panp_registration_handle(reg).data, r->h, 16);
 
-    panp_frame n = fake_notify(h, 5, 0, 1, "toner low");
-    fake_send(fb, &n);
-    poll_until(c, &s.notify, 1);
-    assert_string_equal(s.last_payload, "toner low");
+    rig_notify(r, 5, 0, 1, "toner low");
+    poll_until(r->c, &r->s.notify, 1);
+    assert_string_equal(r->s.last_payload, "toner low");
 
     /* A unidirectional close reaches the registration, with no object. */
-    panp_frame cl = fake_closed(5, 0, h, PANP_CLOSE_REASON_CLOSED_BY_SENDER);
-    fake_send(fb, &cl);
-    poll_until(c, &s.closed, 1);
-    assert_int_equal(s.last_reason, PANP_CLOSE_REASON_CLOSED_BY_SENDER);
+    send_closed(r->fb, 5, 0, r->h, PANP_CLOSE_REASON_CLOSED_BY_SENDER);
+    poll_until(r->c, &r->s.closed, 1);
+    assert_int_equal(r->s.last_reason, PANP_CLOSE_REASON_CLOSED_BY_SENDER);
 
-    assert_int_equal(panp_unregister_listener(c, reg, &st), PANP_OK);
-    assert_int_equal(fake_count(fb, PANP_BODY_UNREGISTER), 1);
+    assert_int_equal(panp_unregister_listener(r->c, reg, &st), PANP_OK);
+    assert_int_equal(fake_count(r->fb, PANP_BODY_UNREGISTER), 1);
     /* Nothing for that handle reaches us any more. */
-    fake_send(fb, &n);
-    assert_int_equal(panp_sync(c, &st), PANP_OK);
-    assert_int_equal(s.notify, 1);
-    panp_free(c);
-    fake_stop(fb);
+    rig_notify(r, 5, 0, 1, "toner low");
+    assert_int_equal(panp_sync(r->c, &st), PANP_OK);
+    assert_int_equal(r->s.notify, 1);
 }
 
 /* ---- seed 001: the close races --------------------------------------------------------- */
@@ -244,44 +305,32 @@ static void test_notify_and_unregister(void **state)
 static bool cross_close_sender(fake *fb, const panp_frame *f, void *user)
 {
     (void)user;
-    if (f->kind != PANP_BODY_CLOSE_CHANNEL)
-        return false;
     /* The listener closed first: its ChannelClosed crosses our close. */
-    panp_frame ev = fake_closed(f->body.close_channel.id, 0, NULL,
-                                PANP_CLOSE_REASON_CLOSED_BY_LISTENER);
-    fake_send(fb, &ev);
-    panp_frame err = fake_error(f->request_id, PANP_ERR_CHANNEL_ALREADY_CLOSED, false);
-    fake_send(fb, &err);
+    send_closed(fb, f->body.close_channel.id, 0, NULL, PANP_CLOSE_REASON_CLOSED_BY_LISTENER);
+    send_error(fb, f->request_id, PANP_ERR_CHANNEL_ALREADY_CLOSED, false);
     return true;
 }
 
 static void test_sender_close_crossing_closed(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.handler = cross_close_sender});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_channel_params p = chan_params(&s, PANP_STYLE_BIDIRECTIONAL);
-    panp_channel *ch;
-    panp_status st;
-    assert_int_equal(panp_channel_open(c, &p, &ch, &st), PANP_OK);
+    rig *r = *state;
+    panp_channel *ch = rig_open(r, &r->s, PANP_STYLE_BIDIRECTIONAL);
     assert_true(panp_channel_is_open(ch));
-    panp_close_result r = PANP_CLOSE_RESULT_NONE;
-    assert_int_equal(panp_channel_close(c, ch, "bye", 3, &r, &st), PANP_OK);
-    assert_int_equal(r, PANP_CLOSE_RESULT_ALREADY_CLOSED);
-    assert_int_equal(s.closed, 1);
-    assert_int_equal(s.last_reason, PANP_CLOSE_REASON_CLOSED_BY_LISTENER);
-    assert_false(s.last_closed.by_self);
+    panp_close_result cr = PANP_CLOSE_RESULT_NONE;
+    panp_status st;
+    assert_int_equal(panp_channel_close(r->c, ch, "bye", 3, &cr, &st), PANP_OK);
+    assert_int_equal(cr, PANP_CLOSE_RESULT_ALREADY_CLOSED);
+    assert_int_equal(r->s.closed, 1);
+    assert_int_equal(r->s.last_reason, PANP_CLOSE_REASON_CLOSED_BY_LISTENER);
+    assert_false(r->s.last_closed.by_self);
     /* Again: still a success, still one on_closed, nothing on the wire. */
-    assert_int_equal(panp_channel_close(c, ch, NULL, 0, &r, &st), PANP_OK);
-    assert_int_equal(r, PANP_CLOSE_RESULT_ALREADY_CLOSED);
-    assert_int_equal(s.closed, 1);
-    assert_int_equal(fake_count(fb, PANP_BODY_CLOSE_CHANNEL), 1);
-    assert_int_equal(panp_channel_send(c, ch, "x", 1, NULL, &st), PANP_ERR_CHANNEL_ALREADY_CLOSED);
+    assert_int_equal(panp_channel_close(r->c, ch, NULL, 0, &cr, &st), PANP_OK);
+    assert_int_equal(cr, PANP_CLOSE_RESULT_ALREADY_CLOSED);
+    assert_int_equal(r->s.closed, 1);
+    assert_int_equal(fake_count(r->fb, PANP_BODY_CLOSE_CHANNEL), 1);
+    assert_int_equal(panp_channel_send(r->c, ch, "x", 1, NULL, &st), PANP_ERR_CHANNEL_ALREADY_CLOSED);
     assert_true(panp_channel_is_closed(ch));
-    panp_channel_release(c, ch);
-    panp_free(c);
-    fake_stop(fb);
+    panp_channel_release(r->c, ch);
 }
 
 static bool cross_close_listener(fake *fb, const panp_frame *f, void *user)
@@ -293,11 +342,9 @@ static bool cross_close_listener(fake *fb, const panp_frame *f, void *user)
                                                : f->body.close_channel.id;
     uint8_t h[16];
     fake_handle(1, h);
-    panp_frame ev = fake_closed(9, conv, h, PANP_CLOSE_REASON_ANSWERED_BY_ANOTHER);
-    fake_send(fb, &ev);
+    send_closed(fb, 9, conv, h, PANP_CLOSE_REASON_ANSWERED_BY_ANOTHER);
     if (f->kind == PANP_BODY_REPLY) {
-        panp_frame err = fake_error(f->request_id, PANP_ERR_CHANNEL_ALREADY_CLOSED, false);
-        fake_send(fb, &err);
+        send_error(fb, f->request_id, PANP_ERR_CHANNEL_ALREADY_CLOSED, false);
     } else {
         panp_frame r = {.request_id = f->request_id, .kind = PANP_BODY_CHANNEL_CLOSE_RESULT};
         r.body.channel_close_result.outcome = PANP_CLOSE_OUTCOME_ACQUIRED_BY_ANOTHER;
@@ -308,321 +355,227 @@ static bool cross_close_listener(fake *fb, const panp_frame *f, void *user)
 
 static void test_listener_close_crossing_answered(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.handler = cross_close_listener});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params p = reg_params(&s, PANP_STYLE_BIDIRECTIONAL);
-    panp_registration *reg;
+    rig *r = *state;
+    rig_listen(r, PANP_STYLE_BIDIRECTIONAL);
+    rig_notify(r, 9, 77, 1, "PIN?");
+    poll_until(r->c, &r->s.notify, 1);
+    assert_non_null(r->s.cv);
+    assert_int_equal(panp_conversation_id(r->s.cv), 77);
+    panp_close_result cr = PANP_CLOSE_RESULT_NONE;
     panp_status st;
-    assert_int_equal(panp_register_listener(c, &p, &reg, &st), PANP_OK);
-    uint8_t h[16];
-    fake_handle(1, h);
-    panp_frame q = fake_notify(h, 9, 77, 1, "PIN?");
-    fake_send(fb, &q);
-    poll_until(c, &s.notify, 1);
-    assert_non_null(s.cv);
-    assert_int_equal(panp_conversation_id(s.cv), 77);
-    panp_close_result r = PANP_CLOSE_RESULT_NONE;
-    assert_int_equal(panp_conversation_close(c, s.cv, NULL, 0, &r, &st), PANP_OK);
-    assert_int_equal(r, PANP_CLOSE_RESULT_ACQUIRED_BY_ANOTHER);
-    assert_int_equal(s.closed, 1);
-    assert_int_equal(s.last_reason, PANP_CLOSE_REASON_ANSWERED_BY_ANOTHER);
-    assert_true(panp_conversation_is_closed(s.cv));
+    assert_int_equal(panp_conversation_close(r->c, r->s.cv, NULL, 0, &cr, &st), PANP_OK);
+    assert_int_equal(cr, PANP_CLOSE_RESULT_ACQUIRED_BY_ANOTHER);
+    assert_int_equal(r->s.closed, 1);
+    assert_int_equal(r->s.last_reason, PANP_CLOSE_REASON_ANSWERED_BY_ANOTHER);
+    assert_true(panp_conversation_is_closed(r->s.cv));
     /* Closing again, or replying, touches nothing freed. */
-    assert_int_equal(panp_conversation_close(c, s.cv, NULL, 0, &r, &st), PANP_OK);
-    assert_int_equal(r, PANP_CLOSE_RESULT_ALREADY_CLOSED);
-    assert_int_equal(panp_conversation_reply(c, s.cv, "1", 1, &st),
+    assert_int_equal(panp_conversation_close(r->c, r->s.cv, NULL, 0, &cr, &st), PANP_OK);
+    assert_int_equal(cr, PANP_CLOSE_RESULT_ALREADY_CLOSED);
+    assert_int_equal(panp_conversation_reply(r->c, r->s.cv, "1", 1, &st),
                      PANP_ERR_CHANNEL_ALREADY_CLOSED);
-    assert_int_equal(s.closed, 1);
-    panp_conversation_release(c, s.cv);
+    assert_int_equal(r->s.closed, 1);
+    panp_conversation_release(r->c, r->s.cv);
 
     /* A Reply crossing the same ChannelClosed: the reply fails (it was not
      * taken), the closure is still reported exactly once. */
-    s.cv = NULL;
-    q = fake_notify(h, 9, 78, 1, "PIN?");
-    fake_send(fb, &q);
-    poll_until(c, &s.notify, 2);
-    assert_int_equal(panp_conversation_reply(c, s.cv, "1234", 4, &st),
+    r->s.cv = NULL;
+    rig_notify(r, 9, 78, 1, "PIN?");
+    poll_until(r->c, &r->s.notify, 2);
+    assert_int_equal(panp_conversation_reply(r->c, r->s.cv, "1234", 4, &st),
                      PANP_ERR_CHANNEL_ALREADY_CLOSED);
-    assert_int_equal(s.closed, 2);
-    panp_conversation_release(c, s.cv);
-    panp_free(c);
-    fake_stop(fb);
+    assert_int_equal(r->s.closed, 2);
+    panp_conversation_release(r->c, r->s.cv);
 }
 
 static void test_unknown_conversation_closed(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params p = reg_params(&s, PANP_STYLE_BIDIRECTIONAL);
-    panp_status st;
-    assert_int_equal(panp_register_listener(c, &p, NULL, &st), PANP_OK);
-    uint8_t h[16];
-    fake_handle(1, h);
-    panp_frame ev = fake_closed(3, 55, h, PANP_CLOSE_REASON_SLOW_CONSUMER);
-    fake_send(fb, &ev);
-    poll_until(c, &s.closed, 1);
-    assert_int_equal(s.last_closed.conversation_id, 55);
-    assert_int_equal(s.last_reason, PANP_CLOSE_REASON_SLOW_CONSUMER);
-    panp_free(c);
-    fake_stop(fb);
+    rig *r = *state;
+    rig_listen(r, PANP_STYLE_BIDIRECTIONAL);
+    send_closed(r->fb, 3, 55, r->h, PANP_CLOSE_REASON_SLOW_CONSUMER);
+    poll_until(r->c, &r->s.closed, 1);
+    assert_int_equal(r->s.last_closed.conversation_id, 55);
+    assert_int_equal(r->s.last_reason, PANP_CLOSE_REASON_SLOW_CONSUMER);
 }
 
 /* ---- callbacks that act on their own object --------------------------------------------- */
 
 static void test_close_inside_notify(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {.close_in_notify = true};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params p = reg_params(&s, PANP_STYLE_BIDIRECTIONAL);
-    panp_status st;
-    assert_int_equal(panp_register_listener(c, &p, NULL, &st), PANP_OK);
-    uint8_t h[16];
-    fake_handle(1, h);
-    panp_frame q = fake_notify(h, 4, 40, 1, "OK to print?");
-    fake_send(fb, &q);
-    poll_until(c, &s.closed, 1);
-    assert_int_equal(s.inner_code, PANP_OK);
-    assert_int_equal(s.inner_result, PANP_CLOSE_RESULT_CLOSED);
-    assert_true(s.last_closed.by_self);
-    assert_true(s.last_closed.has_reason);
-    assert_int_equal(s.last_reason, PANP_CLOSE_REASON_CLOSED_BY_LISTENER);
+    rig *r = *state;
+    r->s.close_in_notify = true;
+    rig_listen(r, PANP_STYLE_BIDIRECTIONAL);
+    rig_notify(r, 4, 40, 1, "OK to print?");
+    poll_until(r->c, &r->s.closed, 1);
+    assert_int_equal(r->s.inner_code, PANP_OK);
+    assert_int_equal(r->s.inner_result, PANP_CLOSE_RESULT_CLOSED);
+    assert_true(r->s.last_closed.by_self);
+    assert_true(r->s.last_closed.has_reason);
+    assert_int_equal(r->s.last_reason, PANP_CLOSE_REASON_CLOSED_BY_LISTENER);
     bool has_reason = false;
-    assert_true(fake_last_close(fb, &has_reason));
+    assert_true(fake_last_close(r->fb, &has_reason));
     assert_true(has_reason);
-    panp_conversation_release(c, s.cv);
-    panp_free(c);
-    fake_stop(fb);
+    panp_conversation_release(r->c, r->s.cv);
 }
 
 static void test_unregister_inside_notify(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {.unregister_in_notify = true};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params p = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
+    rig *r = *state;
+    r->s.unregister_in_notify = true;
+    rig_listen(r, PANP_STYLE_UNIDIRECTIONAL);
+    rig_notify(r, 4, 0, 1, "one");
+    rig_notify(r, 4, 0, 2, "two"); /* already on its way when we unregister */
+    poll_until(r->c, &r->s.notify, 1);
     panp_status st;
-    assert_int_equal(panp_register_listener(c, &p, NULL, &st), PANP_OK);
-    uint8_t h[16];
-    fake_handle(1, h);
-    panp_frame n1 = fake_notify(h, 4, 0, 1, "one");
-    panp_frame n2 = fake_notify(h, 4, 0, 2, "two");
-    fake_send(fb, &n1);
-    fake_send(fb, &n2); /* already on its way when we unregister */
-    poll_until(c, &s.notify, 1);
-    assert_int_equal(panp_sync(c, &st), PANP_OK);
-    assert_int_equal(s.inner_code, PANP_OK);
-    assert_int_equal(s.notify, 1);
-    assert_int_equal(fake_count(fb, PANP_BODY_UNREGISTER), 1);
-    panp_free(c);
-    fake_stop(fb);
+    assert_int_equal(panp_sync(r->c, &st), PANP_OK);
+    assert_int_equal(r->s.inner_code, PANP_OK);
+    assert_int_equal(r->s.notify, 1);
+    assert_int_equal(fake_count(r->fb, PANP_BODY_UNREGISTER), 1);
 }
 
 static void test_release_inside_closed(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {.release_in_closed = true};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_channel_params p = chan_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel *ch;
-    panp_status st;
-    assert_int_equal(panp_channel_open(c, &p, &ch, &st), PANP_OK);
-    panp_frame ev = fake_closed(panp_channel_id(ch), 0, NULL, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
-    fake_send(fb, &ev);
-    poll_until(c, &s.closed, 1);
-    assert_true(s.last_closed.release);
+    rig *r = *state;
+    r->s.release_in_closed = true;
+    panp_channel *ch = rig_open(r, &r->s, PANP_STYLE_UNIDIRECTIONAL);
+    send_closed(r->fb, panp_channel_id(ch), 0, NULL, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
+    poll_until(r->c, &r->s.closed, 1);
+    assert_true(r->s.last_closed.release);
     /* ch is gone (released inside the callback); the context is fine. */
-    assert_int_equal(panp_sync(c, &st), PANP_OK);
-    panp_free(c);
-    fake_stop(fb);
+    panp_status st;
+    assert_int_equal(panp_sync(r->c, &st), PANP_OK);
 }
 
 static void test_deferred_free_blocking(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {.free_in_notify = true};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params p = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
+    rig *r = *state;
+    r->s.free_in_notify = true;
+    rig_listen(r, PANP_STYLE_UNIDIRECTIONAL);
+    rig_notify(r, 4, 0, 1, "bye");
     panp_status st;
-    assert_int_equal(panp_register_listener(c, &p, NULL, &st), PANP_OK);
-    uint8_t h[16];
-    fake_handle(1, h);
-    panp_frame n = fake_notify(h, 4, 0, 1, "bye");
-    fake_send(fb, &n);
-    while (s.notify == 0)
-        panp_poll(c, 10, &st);
+    while (r->s.notify == 0)
+        panp_poll(r->c, 10, &st);
     /* c was freed as panp_poll returned: not touched again. */
-    assert_true(fake_wait_count(fb, PANP_BODY_GOODBYE, 1, 2000));
-    fake_stop(fb);
+    r->c = NULL;
+    assert_true(fake_wait_count(r->fb, PANP_BODY_GOODBYE, 1, 2000));
 }
 
 /* ---- losing the broker ---------------------------------------------------------------------- */
 
 static void test_connection_lost(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen ls = {0}, ss = {0};
-    panp_client *c = connect_fake(fb, &ls, NULL);
-    panp_register_params rp = reg_params(&ls, PANP_STYLE_BIDIRECTIONAL);
-    panp_channel_params cp = chan_params(&ss, PANP_STYLE_BIDIRECTIONAL);
-    panp_registration *reg;
-    panp_channel *ch;
-    panp_status st;
-    assert_int_equal(panp_register_listener(c, &rp, &reg, &st), PANP_OK);
-    assert_int_equal(panp_channel_open(c, &cp, &ch, &st), PANP_OK);
-    uint8_t h[16];
-    fake_handle(1, h);
-    panp_frame q = fake_notify(h, 99, 100, 1, "?");
-    fake_send(fb, &q);
-    poll_until(c, &ls.notify, 1);
-    fake_drop(fb);
-    poll_until(c, &ls.conn_dead, 1);
+    rig *r = *state;
+    seen ss = {0};
+    panp_registration *reg = rig_listen(r, PANP_STYLE_BIDIRECTIONAL);
+    panp_channel *ch = rig_open(r, &ss, PANP_STYLE_BIDIRECTIONAL);
+    rig_notify(r, 99, 100, 1, "?");
+    poll_until(r->c, &r->s.notify, 1);
+    fake_drop(r->fb);
+    poll_until(r->c, &r->s.conn_dead, 1);
     /* Exactly a broker-side peer death: PEER_GONE + NOTIFICATION_RELEASE. */
     assert_int_equal(ss.closed, 1);
     assert_int_equal(ss.last_reason, PANP_CLOSE_REASON_PEER_GONE);
     assert_true(ss.last_closed.release && ss.last_closed.connection_lost);
-    assert_int_equal(ls.closed, 1);
-    assert_int_equal(ls.last_reason, PANP_CLOSE_REASON_PEER_GONE);
-    assert_int_equal(ls.ended, 1);
-    assert_int_equal((int)ls.last_end, (int)PANP_REG_END_DISCONNECTED);
-    assert_int_equal(panp_poll(c, 0, &st), PANP_ERR_DISCONNECTED);
-    assert_int_equal(panp_channel_send(c, ch, "x", 1, NULL, &st), PANP_ERR_CHANNEL_ALREADY_CLOSED);
-    panp_close_result r;
-    assert_int_equal(panp_channel_close(c, ch, NULL, 0, &r, &st), PANP_OK);
-    assert_int_equal(r, PANP_CLOSE_RESULT_ALREADY_CLOSED);
-    assert_int_equal(panp_unregister_listener(c, reg, &st), PANP_OK);
-    assert_int_equal(panp_sync(c, &st), PANP_ERR_DISCONNECTED);
-    panp_conversation_release(c, ls.cv);
-    panp_channel_release(c, ch);
-    panp_free(c);
-    fake_stop(fb);
+    assert_int_equal(r->s.closed, 1);
+    assert_int_equal(r->s.last_reason, PANP_CLOSE_REASON_PEER_GONE);
+    assert_int_equal(r->s.ended, 1);
+    assert_int_equal((int)r->s.last_end, (int)PANP_REG_END_DISCONNECTED);
+    panp_status st;
+    assert_int_equal(panp_poll(r->c, 0, &st), PANP_ERR_DISCONNECTED);
+    assert_int_equal(panp_channel_send(r->c, ch, "x", 1, NULL, &st), PANP_ERR_CHANNEL_ALREADY_CLOSED);
+    panp_close_result cr;
+    assert_int_equal(panp_channel_close(r->c, ch, NULL, 0, &cr, &st), PANP_OK);
+    assert_int_equal(cr, PANP_CLOSE_RESULT_ALREADY_CLOSED);
+    assert_int_equal(panp_unregister_listener(r->c, reg, &st), PANP_OK);
+    assert_int_equal(panp_sync(r->c, &st), PANP_ERR_DISCONNECTED);
+    panp_conversation_release(r->c, r->s.cv);
+    panp_channel_release(r->c, ch);
 }
 
 static void test_reconnect(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {0}, ss = {0};
-    panp_options o = {.reconnect = true, .reconnect_min_ms = 20, .reconnect_max_ms = 80};
-    panp_client *c = connect_fake(fb, &s, &o);
-    panp_register_params rp = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel_params cp = chan_params(&ss, PANP_STYLE_UNIDIRECTIONAL);
-    panp_registration *reg;
-    panp_channel *ch;
-    panp_status st;
-    assert_int_equal(panp_register_listener(c, &rp, &reg, &st), PANP_OK);
-    assert_int_equal(panp_channel_open(c, &cp, &ch, &st), PANP_OK);
+    rig *r = *state;
+    seen ss = {0};
+    panp_registration *reg = rig_listen(r, PANP_STYLE_UNIDIRECTIONAL);
+    panp_channel *ch = rig_open(r, &ss, PANP_STYLE_UNIDIRECTIONAL);
 
     /* The broker is down for a while: a few attempts fail. */
-    fake_pause(fb, true);
-    fake_drop(fb);
-    poll_until(c, &s.conn_lost, 1);
+    fake_pause(r->fb, true);
+    fake_drop(r->fb);
+    poll_until(r->c, &r->s.conn_lost, 1);
     assert_int_equal(ss.closed, 1);
     assert_true(ss.last_closed.connection_lost);
-    assert_int_equal(s.ended, 0); /* registrations survive a reconnect */
+    assert_int_equal(r->s.ended, 0); /* registrations survive a reconnect */
     assert_false(panp_registration_is_live(reg));
-    assert_int_equal(panp_channel_send(c, ch, "x", 1, NULL, &st), PANP_ERR_CHANNEL_ALREADY_CLOSED);
+    panp_status st;
+    assert_int_equal(panp_channel_send(r->c, ch, "x", 1, NULL, &st), PANP_ERR_CHANNEL_ALREADY_CLOSED);
     for (int i = 0; i < 20; i++)
-        panp_poll(c, 10, &st);
-    assert_int_equal(s.conn_restored, 0);
-    fake_pause(fb, false);
-    poll_until(c, &s.conn_restored, 1);
-    assert_true(fake_wait_count(fb, PANP_BODY_REGISTER, 2, 2000));
-    assert_int_equal(panp_sync(c, &st), PANP_OK);
+        panp_poll(r->c, 10, &st);
+    assert_int_equal(r->s.conn_restored, 0);
+    fake_pause(r->fb, false);
+    poll_until(r->c, &r->s.conn_restored, 1);
+    assert_true(fake_wait_count(r->fb, PANP_BODY_REGISTER, 2, 2000));
+    assert_int_equal(panp_sync(r->c, &st), PANP_OK);
     assert_true(panp_registration_is_live(reg));
-    uint8_t h[16];
-    fake_handle(2, h);
-    assert_memory_equal(panp_registration_handle(reg).data, h, 16);
-    panp_frame n = fake_notify(h, 7, 0, 1, "after");
-    fake_send(fb, &n);
-    poll_until(c, &s.notify, 1);
-    assert_string_equal(s.last_payload, "after");
-    panp_channel_release(c, ch);
-    panp_free(c);
-    fake_stop(fb);
+    /* The re-registration got the run's second handle. */
+    fake_handle(2, r->h);
+    assert_memory_equal(panp_registration_handle(reg).data, r->h, 16);
+    rig_notify(r, 7, 0, 1, "after");
+    poll_until(r->c, &r->s.notify, 1);
+    assert_string_equal(r->s.last_payload, "after");
+    panp_channel_release(r->c, ch);
 }
 
 static void test_keepalive(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.limits = {.keepalive_interval_ms = 50,
-                                                    .keepalive_timeout_ms = 1000}});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
+    rig *r = *state;
     panp_status st;
     for (int i = 0; i < 25; i++)
-        panp_poll(c, 10, &st);
-    assert_true(fake_count(fb, PANP_BODY_PING) >= 2);
-    assert_true(panp_is_connected(c));
-    panp_free(c);
-    fake_stop(fb);
+        panp_poll(r->c, 10, &st);
+    assert_true(fake_count(r->fb, PANP_BODY_PING) >= 2);
+    assert_true(panp_is_connected(r->c));
 }
 
 static void test_auto_renew(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params auto_p = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    panp_register_params manual_p = reg_params(&s, PANP_STYLE_BIDIRECTIONAL);
+    rig *r = *state;
+    panp_register_params auto_p = reg_params(&r->s, PANP_STYLE_UNIDIRECTIONAL);
+    panp_register_params manual_p = reg_params(&r->s, PANP_STYLE_BIDIRECTIONAL);
     auto_p.lease_seconds = 1;     /* the fake grants what is asked */
     manual_p.lease_seconds = 1;
     manual_p.no_auto_renew = true;
     panp_registration *a, *m;
     panp_status st;
-    assert_int_equal(panp_register_listener(c, &auto_p, &a, &st), PANP_OK);
-    assert_int_equal(panp_register_listener(c, &manual_p, &m, &st), PANP_OK);
+    assert_int_equal(panp_register_listener(r->c, &auto_p, &a, &st), PANP_OK);
+    assert_int_equal(panp_register_listener(r->c, &manual_p, &m, &st), PANP_OK);
     for (int i = 0; i < 130; i++)
-        panp_poll(c, 10, &st);
+        panp_poll(r->c, 10, &st);
     /* Renewed at half-life: about twice in 1.3 s, only the automatic one. */
-    int n = fake_count(fb, PANP_BODY_RENEW);
+    int n = fake_count(r->fb, PANP_BODY_RENEW);
     assert_true(n >= 1 && n <= 3);
     assert_int_equal(panp_registration_lease(a), 1);
-    panp_free(c);
-    fake_stop(fb);
 }
 
 static bool swallow_send(fake *fb, const panp_frame *f, void *user)
 {
-    (void)fb, (void)user;
-    return f->kind == PANP_BODY_SEND; /* never answered */
+    (void)fb, (void)f, (void)user;
+    return true; /* never answered */
 }
 
 static void test_request_timeout(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.handler = swallow_send});
-    seen s = {0};
-    panp_options o = {.request_timeout_ms = 150};
-    panp_client *c = connect_fake(fb, &s, &o);
-    panp_channel_params cp = chan_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel *ch;
+    rig *r = *state;
+    panp_channel *ch = rig_open(r, &r->s, PANP_STYLE_UNIDIRECTIONAL);
     panp_status st;
-    assert_int_equal(panp_channel_open(c, &cp, &ch, &st), PANP_OK);
-    assert_int_equal(panp_channel_send(c, ch, "x", 1, NULL, &st), PANP_ERR_TIMEOUT);
-    assert_int_equal(s.closed, 1);
-    assert_int_equal(s.conn_dead, 1);
-    assert_false(panp_is_connected(c));
-    panp_channel_release(c, ch);
-    panp_free(c);
-    fake_stop(fb);
+    assert_int_equal(panp_channel_send(r->c, ch, "x", 1, NULL, &st), PANP_ERR_TIMEOUT);
+    assert_int_equal(r->s.closed, 1);
+    assert_int_equal(r->s.conn_dead, 1);
+    assert_false(panp_is_connected(r->c));
+    panp_channel_release(r->c, ch);
 }
 
 static bool wrong_id(fake *fb, const panp_frame *f, void *user)
 {
     (void)user;
-    if (f->kind != PANP_BODY_PING)
-        return false;
     panp_frame r = {.request_id = f->request_id + 1000, .kind = PANP_BODY_PONG};
     fake_send(fb, &r);
     return true;
@@ -630,22 +583,15 @@ static bool wrong_id(fake *fb, const panp_frame *f, void *user)
 
 static void test_broken_broker(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.handler = wrong_id});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
+    rig *r = *state;
     panp_status st;
-    assert_int_equal(panp_sync(c, &st), PANP_ERR_DISCONNECTED);
-    assert_int_equal(panp_last_error(c)->code, PANP_ERR_PROTOCOL_VIOLATION);
-    panp_free(c);
-    fake_stop(fb);
+    assert_int_equal(panp_sync(r->c, &st), PANP_ERR_DISCONNECTED);
+    assert_int_equal(panp_last_error(r->c)->code, PANP_ERR_PROTOCOL_VIOLATION);
 }
 
 static bool goodbye_on_send(fake *fb, const panp_frame *f, void *user)
 {
-    (void)user;
-    if (f->kind != PANP_BODY_SEND)
-        return false;
+    (void)f, (void)user;
     panp_frame g = {.kind = PANP_BODY_GOODBYE};
     g.body.goodbye.reason = PANP_GOODBYE_SERVER_SHUTDOWN;
     g.body.goodbye.message = "maintenance";
@@ -655,55 +601,38 @@ static bool goodbye_on_send(fake *fb, const panp_frame *f, void *user)
 
 static void test_goodbye(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.handler = goodbye_on_send});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_channel_params cp = chan_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel *ch;
+    rig *r = *state;
+    panp_channel *ch = rig_open(r, &r->s, PANP_STYLE_UNIDIRECTIONAL);
     panp_status st;
-    assert_int_equal(panp_channel_open(c, &cp, &ch, &st), PANP_OK);
-    assert_int_equal(panp_channel_send(c, ch, "x", 1, NULL, &st), PANP_ERR_DISCONNECTED);
+    assert_int_equal(panp_channel_send(r->c, ch, "x", 1, NULL, &st), PANP_ERR_DISCONNECTED);
     assert_non_null(strstr(st.message, "server shutdown"));
     assert_non_null(strstr(st.message, "maintenance"));
-    assert_int_equal(s.closed, 1);
-    panp_channel_release(c, ch);
-    panp_free(c);
-    fake_stop(fb);
+    assert_int_equal(r->s.closed, 1);
+    panp_channel_release(r->c, ch);
 }
 
 static bool fatal_register(fake *fb, const panp_frame *f, void *user)
 {
     (void)user;
-    if (f->kind != PANP_BODY_REGISTER)
-        return false;
-    panp_frame e = fake_error(f->request_id, PANP_ERR_INVALID_ARGUMENT, true);
-    fake_send(fb, &e);
+    send_error(fb, f->request_id, PANP_ERR_INVALID_ARGUMENT, true);
     return true;
 }
 
 static void test_fatal_error(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.handler = fatal_register});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params rp = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
+    rig *r = *state;
+    panp_register_params rp = reg_params(&r->s, PANP_STYLE_UNIDIRECTIONAL);
     panp_registration *reg = (panp_registration *)1;
     panp_status st;
-    assert_int_equal(panp_register_listener(c, &rp, &reg, &st), PANP_ERR_INVALID_ARGUMENT);
+    assert_int_equal(panp_register_listener(r->c, &rp, &reg, &st), PANP_ERR_INVALID_ARGUMENT);
     assert_null(reg);
-    assert_false(panp_is_connected(c));
-    assert_int_equal(s.conn_dead, 1);
-    panp_free(c);
-    fake_stop(fb);
+    assert_false(panp_is_connected(r->c));
+    assert_int_equal(r->s.conn_dead, 1);
 }
 
 static bool notify_behind_sent(fake *fb, const panp_frame *f, void *user)
 {
     (void)user;
-    if (f->kind != PANP_BODY_SEND)
-        return false;
     panp_frame sent = {.request_id = f->request_id, .kind = PANP_BODY_SENT};
     sent.body.sent.sequence = 1;
     uint8_t h[16];
@@ -715,27 +644,19 @@ static bool notify_behind_sent(fake *fb, const panp_frame *f, void *user)
 
 static void test_blocking_call_keeps_wire_order(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.handler = notify_behind_sent});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params rp = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel_params cp = chan_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    panp_channel *ch;
+    rig *r = *state;
+    rig_listen(r, PANP_STYLE_UNIDIRECTIONAL);
+    panp_channel *ch = rig_open(r, &r->s, PANP_STYLE_UNIDIRECTIONAL);
+    assert_false(panp_pending(r->c));
     panp_status st;
-    assert_int_equal(panp_register_listener(c, &rp, NULL, &st), PANP_OK);
-    assert_int_equal(panp_channel_open(c, &cp, &ch, &st), PANP_OK);
-    assert_false(panp_pending(c));
-    assert_int_equal(panp_channel_send(c, ch, "x", 1, NULL, &st), PANP_OK);
+    assert_int_equal(panp_channel_send(r->c, ch, "x", 1, NULL, &st), PANP_OK);
     /* The Notify that followed the Sent is buffered, not yet dispatched. */
-    assert_int_equal(s.notify, 0);
-    assert_true(panp_pending(c));
-    assert_int_equal(panp_poll(c, 0, &st), PANP_OK);
-    assert_int_equal(s.notify, 1);
-    assert_false(panp_pending(c));
-    panp_channel_release(c, ch);
-    panp_free(c);
-    fake_stop(fb);
+    assert_int_equal(r->s.notify, 0);
+    assert_true(panp_pending(r->c));
+    assert_int_equal(panp_poll(r->c, 0, &st), PANP_OK);
+    assert_int_equal(r->s.notify, 1);
+    assert_false(panp_pending(r->c));
+    panp_channel_release(r->c, ch);
 }
 
 /* ---- listing ------------------------------------------------------------------------------ */
@@ -743,8 +664,6 @@ static void test_blocking_call_keeps_wire_order(void **state)
 static bool paged_list(fake *fb, const panp_frame *f, void *user)
 {
     (void)user;
-    if (f->kind != PANP_BODY_LIST_REGISTRATIONS)
-        return false;
     static panp_registration_info e[3];
     static uint8_t h1[16];
     fake_handle(1, h1);
@@ -768,17 +687,12 @@ static bool paged_list(fake *fb, const panp_frame *f, void *user)
 
 static void test_list_paging(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.handler = paged_list});
-    seen s = {0};
-    panp_client *c = connect_fake(fb, &s, NULL);
-    panp_register_params rp = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    panp_registration *reg;
-    panp_status st;
-    assert_int_equal(panp_register_listener(c, &rp, &reg, &st), PANP_OK);
+    rig *r = *state;
+    panp_registration *reg = rig_listen(r, PANP_STYLE_UNIDIRECTIONAL);
     panp_target t = {PANP_TARGET_PRINTER, "lobby"};
     panp_reg_list l;
-    assert_int_equal(panp_get_registrations(c, &t, &l, &st), PANP_OK);
+    panp_status st;
+    assert_int_equal(panp_get_registrations(r->c, &t, &l, &st), PANP_OK);
     assert_int_equal(l.count, 3);
     assert_int_equal(l.total, 3);
     assert_ptr_equal(l.entries[0].registration, reg);
@@ -786,10 +700,8 @@ static void test_list_paging(void **state)
     assert_string_equal(l.entries[2].user, "bob");
     assert_string_equal(l.entries[2].printer, "lobby");
     assert_int_equal(l.entries[2].lease_remaining_seconds, 20);
-    assert_int_equal(fake_count(fb, PANP_BODY_LIST_REGISTRATIONS), 2);
+    assert_int_equal(fake_count(r->fb, PANP_BODY_LIST_REGISTRATIONS), 2);
     panp_reg_list_free(&l);
-    panp_free(c);
-    fake_stop(fb);
 }
 
 /* ---- the event-loop API ---------------------------------------------------------------------- */
@@ -813,89 +725,75 @@ static void record(panp_client *c, const panp_result *r, void *data)
         o->close = r->close;
 }
 
+/* Turns the poll adapter until *counter reaches n (3 s at most). */
+static void run_until(panp_poll_adapter *pa, const int *counter, int n)
+{
+    for (int i = 0; i < 300 && *counter < n; i++)
+        panp_poll_adapter_run_once(pa, 10);
+    assert_int_equal(*counter, n);
+}
+
 static void test_async_poll_deferred_sends(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {0};
-    panp_options o = {.broker = fake_address(fb), .on_connection = on_conn, .data = &s};
-    panp_client *c;
+    rig *r = *state;
     panp_status st;
-    assert_int_equal(panp_async_connect(&o, &c, &st), PANP_OK);
-    panp_poll_adapter pa;
-    assert_int_equal(panp_poll_adapter_attach(&pa, c, &st), PANP_OK);
     /* Everything is queued before the Welcome, sends before ChannelOpened. */
     order ord = {0};
-    panp_channel_params cp = chan_params(&s, PANP_STYLE_UNIDIRECTIONAL);
+    panp_channel_params cp = chan_params(&r->s, PANP_STYLE_UNIDIRECTIONAL);
     panp_channel *ch;
-    assert_int_equal(panp_async_channel_open(c, &cp, &ch, record, &ord, &st), PANP_OK);
-    assert_int_equal(panp_async_channel_send(c, ch, "a", 1, record, &ord, &st), PANP_OK);
-    assert_int_equal(panp_async_channel_send(c, ch, "b", 1, record, &ord, &st), PANP_OK);
-    assert_int_equal(panp_async_channel_close(c, ch, NULL, 0, record, &ord, &st), PANP_OK);
+    assert_int_equal(panp_async_channel_open(r->c, &cp, &ch, record, &ord, &st), PANP_OK);
+    assert_int_equal(panp_async_channel_send(r->c, ch, "a", 1, record, &ord, &st), PANP_OK);
+    assert_int_equal(panp_async_channel_send(r->c, ch, "b", 1, record, &ord, &st), PANP_OK);
+    assert_int_equal(panp_async_channel_close(r->c, ch, NULL, 0, record, &ord, &st), PANP_OK);
     /* Blocking calls are refused on an async context. */
-    assert_int_equal(panp_sync(c, &st), PANP_ERR_INVALID_ARGUMENT);
-    for (int i = 0; i < 300 && ord.n < 4; i++)
-        panp_poll_adapter_run_once(&pa, 10);
-    assert_int_equal(ord.n, 4);
+    assert_int_equal(panp_sync(r->c, &st), PANP_ERR_INVALID_ARGUMENT);
+    run_until(&r->pa, &ord.n, 4);
     for (int i = 0; i < 4; i++)
         assert_int_equal(ord.codes[i], PANP_OK);
     assert_int_equal(ord.kinds[1], 1); /* sequences in order */
     assert_int_equal(ord.kinds[2], 2);
     assert_int_equal(ord.close, PANP_CLOSE_RESULT_CLOSED);
-    assert_int_equal(s.conn_up, 1);
-    assert_int_equal(s.closed, 1);
-    assert_true(s.last_closed.by_self);
+    assert_int_equal(r->s.conn_up, 1);
+    assert_int_equal(r->s.closed, 1);
+    assert_true(r->s.last_closed.by_self);
 
     /* A close of a closed channel completes, but not inside the call. */
     order again = {0};
-    assert_int_equal(panp_async_channel_close(c, ch, NULL, 0, record, &again, &st), PANP_OK);
+    assert_int_equal(panp_async_channel_close(r->c, ch, NULL, 0, record, &again, &st), PANP_OK);
     assert_int_equal(again.n, 0);
-    assert_int_equal(panp_poll_adapter_timeout(&pa), 0);
-    panp_poll_adapter_run_once(&pa, 10);
+    assert_int_equal(panp_poll_adapter_timeout(&r->pa), 0);
+    panp_poll_adapter_run_once(&r->pa, 10);
     assert_int_equal(again.n, 1);
     assert_int_equal(again.close, PANP_CLOSE_RESULT_ALREADY_CLOSED);
     /* A request that fails at once never calls back. */
-    assert_int_equal(panp_async_channel_send(c, ch, "x", 1, record, &again, &st),
+    assert_int_equal(panp_async_channel_send(r->c, ch, "x", 1, record, &again, &st),
                      PANP_ERR_CHANNEL_ALREADY_CLOSED);
-    panp_poll_adapter_run_once(&pa, 0);
+    panp_poll_adapter_run_once(&r->pa, 0);
     assert_int_equal(again.n, 1);
-    panp_channel_release(c, ch);
-    panp_free(c);
-    assert_null(pa.c);
-    fake_stop(fb);
+    panp_channel_release(r->c, ch);
+    panp_free(r->c);
+    r->c = NULL;
+    assert_null(r->pa.c);
 }
 
 static void test_async_unregister_while_pending(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    seen s = {0};
-    panp_options o = {.broker = fake_address(fb)};
-    panp_client *c;
+    rig *r = *state;
     panp_status st;
-    assert_int_equal(panp_async_connect(&o, &c, &st), PANP_OK);
-    panp_poll_adapter pa;
-    assert_int_equal(panp_poll_adapter_attach(&pa, c, &st), PANP_OK);
     order ord = {0};
-    panp_register_params rp = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
+    panp_register_params rp = reg_params(&r->s, PANP_STYLE_UNIDIRECTIONAL);
     panp_registration *reg;
-    assert_int_equal(panp_async_register_listener(c, &rp, &reg, record, &ord, &st), PANP_OK);
-    assert_int_equal(panp_async_unregister_listener(c, reg, record, &ord, &st), PANP_OK);
-    for (int i = 0; i < 300 && ord.n < 2; i++)
-        panp_poll_adapter_run_once(&pa, 10);
-    assert_int_equal(ord.n, 2);
+    assert_int_equal(panp_async_register_listener(r->c, &rp, &reg, record, &ord, &st), PANP_OK);
+    assert_int_equal(panp_async_unregister_listener(r->c, reg, record, &ord, &st), PANP_OK);
+    run_until(&r->pa, &ord.n, 2);
     assert_int_equal(ord.codes[0], PANP_OK);
     assert_int_equal(ord.codes[1], PANP_OK);
-    assert_int_equal(fake_count(fb, PANP_BODY_UNREGISTER), 1);
-    panp_free(c);
-    fake_stop(fb);
+    assert_int_equal(fake_count(r->fb, PANP_BODY_UNREGISTER), 1);
 }
 
 static bool notify_after_register(fake *fb, const panp_frame *f, void *user)
 {
     (void)user;
-    if (f->kind != PANP_BODY_REGISTER)
-        return false;
     fake_default(fb, f);
     uint8_t h[16];
     fake_handle(1, h);
@@ -904,85 +802,91 @@ static bool notify_after_register(fake *fb, const panp_frame *f, void *user)
     return true;
 }
 
+/* Attaches the rig's client to a new event base and registers, async. */
+static struct event_base *libevent_listen(rig *r)
+{
+    struct event_base *base = event_base_new();
+    panp_status st;
+    assert_int_equal(panp_libevent_attach(r->c, base, &st), PANP_OK);
+    panp_register_params rp = reg_params(&r->s, PANP_STYLE_UNIDIRECTIONAL);
+    assert_int_equal(panp_async_register_listener(r->c, &rp, NULL, NULL, NULL, &st), PANP_OK);
+    return base;
+}
+
 static void test_async_libevent_deferred_free(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){.handler = notify_after_register});
-    struct event_base *base = event_base_new();
-    seen s = {.free_in_notify = true, .base = base};
-    panp_options o = {.broker = fake_address(fb)};
-    panp_client *c;
-    panp_status st;
-    assert_int_equal(panp_async_connect(&o, &c, &st), PANP_OK);
-    assert_int_equal(panp_libevent_attach(c, base, &st), PANP_OK);
-    panp_register_params rp = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    assert_int_equal(panp_async_register_listener(c, &rp, NULL, NULL, NULL, &st), PANP_OK);
+    rig *r = *state;
+    struct event_base *base = libevent_listen(r);
+    r->s.free_in_notify = true;
+    r->s.base = base;
     struct timeval limit = {3, 0};
     event_base_loopexit(base, &limit);
     event_base_dispatch(base);
-    assert_int_equal(s.notify, 1);
-    assert_string_equal(s.last_payload, "from libevent");
+    assert_int_equal(r->s.notify, 1);
+    assert_string_equal(r->s.last_payload, "from libevent");
     /* The context freed itself (and the adapter) after the callback. */
+    r->c = NULL;
     event_base_free(base);
-    assert_true(fake_wait_count(fb, PANP_BODY_GOODBYE, 1, 2000));
-    fake_stop(fb);
+    assert_true(fake_wait_count(r->fb, PANP_BODY_GOODBYE, 1, 2000));
 }
 
 static void test_async_reconnect_libevent(void **state)
 {
-    (void)state;
-    fake *fb = fake_start(&(fake_config){0});
-    struct event_base *base = event_base_new();
-    seen s = {0};
-    panp_options o = {.broker = fake_address(fb), .reconnect = true, .reconnect_min_ms = 20,
-                      .on_connection = on_conn, .data = &s};
-    panp_client *c;
-    panp_status st;
-    assert_int_equal(panp_async_connect(&o, &c, &st), PANP_OK);
-    assert_int_equal(panp_libevent_attach(c, base, &st), PANP_OK);
-    panp_register_params rp = reg_params(&s, PANP_STYLE_UNIDIRECTIONAL);
-    assert_int_equal(panp_async_register_listener(c, &rp, NULL, NULL, NULL, &st), PANP_OK);
-    for (int i = 0; i < 300 && !fake_count(fb, PANP_BODY_REGISTER); i++)
+    rig *r = *state;
+    struct event_base *base = libevent_listen(r);
+    for (int i = 0; i < 300 && !fake_count(r->fb, PANP_BODY_REGISTER); i++)
         event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
-    fake_drop(fb);
-    for (int i = 0; i < 3000 && s.conn_restored == 0; i++)
+    fake_drop(r->fb);
+    for (int i = 0; i < 3000 && r->s.conn_restored == 0; i++)
         event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
-    assert_int_equal(s.conn_lost, 1);
-    assert_int_equal(s.conn_restored, 1);
-    assert_true(fake_wait_count(fb, PANP_BODY_REGISTER, 2, 2000));
-    panp_free(c);
+    assert_int_equal(r->s.conn_lost, 1);
+    assert_int_equal(r->s.conn_restored, 1);
+    assert_true(fake_wait_count(r->fb, PANP_BODY_REGISTER, 2, 2000));
+    /* Before the base its events live on. */
+    panp_free(r->c);
+    r->c = NULL;
     event_base_free(base);
-    fake_stop(fb);
 }
 
 int main(void)
 {
+/* A test with its own fake broker and client; the arguments fill the rig's cfg and opts. */
+#define RIG(f, ...)                                                                    \
+    {.name = #f, .test_func = f, .setup_func = rig_setup, .teardown_func = rig_teardown, \
+     .initial_state = &(rig){.c = NULL, __VA_ARGS__}}
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_connect_welcome_sync),
+        RIG(test_connect_welcome_sync, .cfg = {.user_name = "alice"}),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_no_broker),
-        cmocka_unit_test(test_notify_and_unregister),
-        cmocka_unit_test(test_sender_close_crossing_closed),
-        cmocka_unit_test(test_listener_close_crossing_answered),
-        cmocka_unit_test(test_unknown_conversation_closed),
-        cmocka_unit_test(test_close_inside_notify),
-        cmocka_unit_test(test_unregister_inside_notify),
-        cmocka_unit_test(test_release_inside_closed),
-        cmocka_unit_test(test_deferred_free_blocking),
-        cmocka_unit_test(test_connection_lost),
-        cmocka_unit_test(test_reconnect),
-        cmocka_unit_test(test_keepalive),
-        cmocka_unit_test(test_auto_renew),
-        cmocka_unit_test(test_request_timeout),
-        cmocka_unit_test(test_broken_broker),
-        cmocka_unit_test(test_goodbye),
-        cmocka_unit_test(test_fatal_error),
-        cmocka_unit_test(test_list_paging),
-        cmocka_unit_test(test_blocking_call_keeps_wire_order),
-        cmocka_unit_test(test_async_poll_deferred_sends),
-        cmocka_unit_test(test_async_unregister_while_pending),
-        cmocka_unit_test(test_async_libevent_deferred_free),
-        cmocka_unit_test(test_async_reconnect_libevent),
+        RIG(test_notify_and_unregister),
+        RIG(test_sender_close_crossing_closed,
+            .cfg = {.handler = cross_close_sender, .on = PANP_BODY_CLOSE_CHANNEL}),
+        RIG(test_listener_close_crossing_answered, .cfg = {.handler = cross_close_listener}),
+        RIG(test_unknown_conversation_closed),
+        RIG(test_close_inside_notify),
+        RIG(test_unregister_inside_notify),
+        RIG(test_release_inside_closed),
+        RIG(test_deferred_free_blocking),
+        RIG(test_connection_lost),
+        RIG(test_reconnect,
+            .opts = {.reconnect = true, .reconnect_min_ms = 20, .reconnect_max_ms = 80}),
+        RIG(test_keepalive,
+            .cfg = {.limits = {.keepalive_interval_ms = 50, .keepalive_timeout_ms = 1000}}),
+        RIG(test_auto_renew),
+        RIG(test_request_timeout, .cfg = {.handler = swallow_send, .on = PANP_BODY_SEND},
+            .opts = {.request_timeout_ms = 150}),
+        RIG(test_broken_broker, .cfg = {.handler = wrong_id, .on = PANP_BODY_PING}),
+        RIG(test_goodbye, .cfg = {.handler = goodbye_on_send, .on = PANP_BODY_SEND}),
+        RIG(test_fatal_error, .cfg = {.handler = fatal_register, .on = PANP_BODY_REGISTER}),
+        RIG(test_list_paging, .cfg = {.handler = paged_list, .on = PANP_BODY_LIST_REGISTRATIONS}),
+        RIG(test_blocking_call_keeps_wire_order,
+            .cfg = {.handler = notify_behind_sent, .on = PANP_BODY_SEND}),
+        RIG(test_async_poll_deferred_sends, .poll = true),
+        RIG(test_async_unregister_while_pending, .poll = true),
+        RIG(test_async_libevent_deferred_free, .async = true,
+            .cfg = {.handler = notify_after_register, .on = PANP_BODY_REGISTER}),
+        RIG(test_async_reconnect_libevent, .async = true,
+            .opts = {.reconnect = true, .reconnect_min_ms = 20}),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,78 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
-
-#define PER PANP_USER_FILTER_PER_USER
-#define ALL PANP_USER_FILTER_ALL_USERS
-#define BIDI PANP_STYLE_BIDIRECTIONAL
-#define UNI PANP_STYLE_UNIDIRECTIONAL
-
-static int setup(void **state)
-{
-    h_world *w = h_new();
-    h_start(w);
-    *state = w;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h_free(*state);
-    return 0;
-}
-
-static panp_frame *req_error(h_world *w, h_conn *c, panp_frame f, panp_error_code code,
-                             const char *field)
-{
-    uint64_t rid = h_request(w, c, &f);
-    panp_frame *e = h_expect_error(w, c, code, false);
-    assert_int_equal(e->request_id, rid);
-    if (field) assert_string_equal(e->body.error.field, field);
-    return e;
-}
-
-static panp_frame *expect_notify(h_world *w, h_conn *c, uint64_t chan, uint64_t seq, const char *payload)
-{
-    panp_frame *n = h_expect(w, c, PANP_BODY_NOTIFY);
-    assert_int_equal(n->request_id, 0);
-    assert_int_equal(n->body.notify.channel_id, chan);
-    assert_int_equal(n->body.notify.sequence, seq);
-    if (payload) assert_true(h_payload_is(n->body.notify.payload, payload));
-    return n;
-}
-
-static panp_frame *expect_closed(h_world *w, h_conn *c, uint64_t chan, panp_close_reason why)
-{
-    panp_frame *f = h_expect(w, c, PANP_BODY_CHANNEL_CLOSED);
-    assert_int_equal(f->body.channel_closed.channel_id, chan);
-    if (f->body.channel_closed.reason != why)
-        fail_msg("%s: ChannelClosed %s, wanted %s", c->user,
-                 panp_close_reason_name(f->body.channel_closed.reason), panp_close_reason_name(why));
-    bool release = why == PANP_CLOSE_REASON_PEER_GONE || why == PANP_CLOSE_REASON_SERVER_SHUTDOWN;
-    if (release)
-        assert_true(panp_bytes_is_uuid(f->body.channel_closed.notification_type,
-                                       PANP_TYPE_NOTIFICATION_RELEASE));
-    return f;
-}
-
-static panp_frame *close_req(h_world *w, h_conn *c, panp_close_side side, uint64_t id,
-                             const uint8_t *rtype, const char *rpayload)
-{
-    panp_frame f = h_close_frame(side, id, rtype, rpayload);
-    uint64_t rid = h_request(w, c, &f);
-    panp_frame *r = h_next(w, c);
-    assert_non_null(r);
-    assert_int_equal(r->request_id, rid);
-    return r;
-}
-
-static void expect_outcome(panp_frame *r, panp_close_outcome o)
-{
-    if (r->kind == PANP_BODY_ERROR) fail_msg("close: Error %s", r->body.error.message);
-    assert_int_equal(r->kind, PANP_BODY_CHANNEL_CLOSE_RESULT);
-    assert_int_equal(r->body.channel_close_result.outcome, o);
-}
+#include "support.h"
 
 /* ---- opening */
 
@@ -205,11 +134,9 @@ static void t_send_type_mismatch(void **state)
 static void t_sequence_fifo_and_recipients(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *l1 = h_connect(w, "alice");
-    h_conn *l2 = h_connect(w, "alice");
-    h_handle r1 = h_register(w, l1, h_server(), H_TYPE_A, PER, UNI);
-    h_register(w, l2, h_server(), H_TYPE_A, PER, UNI);
+    trio t = trio_up(w, UNI, false);
+    h_conn *s = t.s, *l1 = t.l1, *l2 = t.l2;
+    h_handle r1 = t.h1;
     h_register(w, s, h_server(), H_TYPE_A, PER, UNI); /* on the opener's own connection */
     uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
     for (int i = 1; i <= 5; i++) {
@@ -257,8 +184,7 @@ static void t_client_state_echoed(void **state)
     h_conn *l = h_connect(w, "alice");
     panp_frame f = h_register_frame(h_server(), H_TYPE_A, PER, UNI);
     f.body.register_listener.client_state = (panp_bytes){(const uint8_t *)"cookie-42", 9};
-    h_request(w, l, &f);
-    h_expect(w, l, PANP_BODY_REGISTERED);
+    registered(w, l, f);
     uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
     h_send(w, s, ch, H_TYPE_A, "x");
     panp_frame *n = expect_notify(w, l, ch, 1, "x");
@@ -362,17 +288,12 @@ static void t_session_narrowing(void **state)
 static void t_release_never_accepted_from_clients(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *l = h_connect(w, "alice");
-    h_register(w, l, h_server(), H_TYPE_A, PER, BIDI);
-    uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, BIDI);
-    h_send(w, s, ch, H_TYPE_A, "q");
-    uint64_t conv = h_expect(w, l, PANP_BODY_NOTIFY)->body.notify.conversation_id;
+    pair q = ask(w, BIDI);
     const uint8_t *rel = PANP_TYPE_NOTIFICATION_RELEASE;
     struct { h_conn *c; panp_frame f; const char *field; } cases[] = {
-        {l, h_reply_frame(conv, rel, "x"), "reply.notification_type"},
-        {l, h_close_frame(PANP_CLOSE_SIDE_CONVERSATION, conv, rel, ""), "close_channel.reason.notification_type"},
-        {s, h_close_frame(PANP_CLOSE_SIDE_CHANNEL, ch, rel, ""), "close_channel.reason.notification_type"},
+        {q.l, h_reply_frame(q.conv, rel, "x"), "reply.notification_type"},
+        {q.l, h_close_frame(PANP_CLOSE_SIDE_CONVERSATION, q.conv, rel, ""), "close_channel.reason.notification_type"},
+        {q.s, h_close_frame(PANP_CLOSE_SIDE_CHANNEL, q.ch, rel, ""), "close_channel.reason.notification_type"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         for (int path = 0; path < 2; path++) {
@@ -386,9 +307,9 @@ static void t_release_never_accepted_from_clients(void **state)
         }
     }
     /* still open after all that */
-    panp_frame ok = h_reply_frame(conv, H_TYPE_A, "fine");
-    h_request(w, l, &ok);
-    h_expect(w, l, PANP_BODY_OK);
+    panp_frame ok = h_reply_frame(q.conv, H_TYPE_A, "fine");
+    h_request(w, q.l, &ok);
+    h_expect(w, q.l, PANP_BODY_OK);
 }
 
 /* ---- closing a unidirectional channel */
@@ -397,11 +318,9 @@ static void t_release_never_accepted_from_clients(void **state)
 static void t_sender_close_discards_queued(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *l = h_connect(w, "alice");
-    h_conn *l2 = h_connect(w, "alice");
-    h_handle hl = h_register(w, l, h_server(), H_TYPE_A, PER, UNI);
-    h_register(w, l2, h_server(), H_TYPE_A, PER, UNI);
+    trio t = trio_up(w, UNI, false);
+    h_conn *s = t.s, *l = t.l1, *l2 = t.l2;
+    h_handle hl = t.h1;
     uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
     uint64_t other = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
     h_send(w, s, ch, H_TYPE_A, "1");
@@ -434,35 +353,29 @@ static void t_sender_close_discards_queued(void **state)
 static void t_partially_written_notify_is_finished(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *l = h_connect(w, "alice");
-    h_register(w, l, h_server(), H_TYPE_A, PER, UNI);
-    uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
-    h_send(w, s, ch, H_TYPE_A, "half-written");
-    h_send(w, s, ch, H_TYPE_A, "unsent");
-    h_drain(w, l, 10); /* 10 bytes of the first Notify are on the wire */
-    expect_outcome(close_req(w, s, PANP_CLOSE_SIDE_CHANNEL, ch, NULL, NULL), PANP_CLOSE_OUTCOME_CLOSED);
-    expect_notify(w, l, ch, 1, "half-written");
-    expect_closed(w, l, ch, PANP_CLOSE_REASON_CLOSED_BY_SENDER);
-    h_expect_none(w, l);
+    pair p = pair_up(w, UNI);
+    h_send(w, p.s, p.ch, H_TYPE_A, "half-written");
+    h_send(w, p.s, p.ch, H_TYPE_A, "unsent");
+    h_drain(w, p.l, 10); /* 10 bytes of the first Notify are on the wire */
+    expect_outcome(close_req(w, p.s, PANP_CLOSE_SIDE_CHANNEL, p.ch, NULL, NULL), PANP_CLOSE_OUTCOME_CLOSED);
+    expect_notify(w, p.l, p.ch, 1, "half-written");
+    expect_closed(w, p.l, p.ch, PANP_CLOSE_REASON_CLOSED_BY_SENDER);
+    h_expect_none(w, p.l);
 }
 
 /* [PANP-REG-12] */
 static void t_unregister_discards_and_stops(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *l = h_connect(w, "alice");
-    h_handle h = h_register(w, l, h_server(), H_TYPE_A, PER, UNI);
-    uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
-    h_send(w, s, ch, H_TYPE_A, "queued");
+    pair p = pair_up(w, UNI);
+    h_send(w, p.s, p.ch, H_TYPE_A, "queued");
     panp_frame u = {.kind = PANP_BODY_UNREGISTER};
-    u.body.unregister.handle = h_b(&h);
-    h_request(w, l, &u);
-    h_expect(w, l, PANP_BODY_OK); /* the queued Notify is gone */
-    assert_int_equal(h_send(w, s, ch, H_TYPE_A, "after")->body.sent.recipients, 0);
-    expect_outcome(close_req(w, s, PANP_CLOSE_SIDE_CHANNEL, ch, NULL, NULL), PANP_CLOSE_OUTCOME_CLOSED);
-    h_expect_none(w, l); /* not even a ChannelClosed for the old handle */
+    u.body.unregister.handle = h_b(&p.h);
+    h_request(w, p.l, &u);
+    h_expect(w, p.l, PANP_BODY_OK); /* the queued Notify is gone */
+    assert_int_equal(h_send(w, p.s, p.ch, H_TYPE_A, "after")->body.sent.recipients, 0);
+    expect_outcome(close_req(w, p.s, PANP_CLOSE_SIDE_CHANNEL, p.ch, NULL, NULL), PANP_CLOSE_OUTCOME_CLOSED);
+    h_expect_none(w, p.l); /* not even a ChannelClosed for the old handle */
 }
 
 /* ---- bidirectional conversations */
@@ -722,9 +635,7 @@ static void t_bidi_unregister_and_lease(void **state)
     h_handle h1 = h_register(w, l1, h_server(), H_TYPE_A, PER, BIDI);
     panp_frame f = h_register_frame(h_server(), H_TYPE_A, PER, BIDI);
     f.body.register_listener.lease_seconds = 30;
-    h_request(w, l2, &f);
-    h_handle h2 = {.len = 16};
-    memcpy(h2.b, h_expect(w, l2, PANP_BODY_REGISTERED)->body.registered.handle.data, 16);
+    h_handle h2 = registered(w, l2, f);
     uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, BIDI);
     uint64_t ch2 = h_open(w, s, h_server(), H_TYPE_A, PER, BIDI);
     h_send(w, s, ch, H_TYPE_A, "q1");
@@ -752,11 +663,8 @@ static void t_bidi_unregister_and_lease(void **state)
     /* l2's lease expires: its offered ch2 question closes LEASE_EXPIRED */
     for (int i = 0; i < 3; i++) {
         h_advance(w, 10000);
-        panp_frame p = {.kind = PANP_BODY_PING};
-        h_request(w, s, &p);
-        h_expect(w, s, PANP_BODY_PONG);
-        h_request(w, l1, &p);
-        h_expect(w, l1, PANP_BODY_PONG);
+        ping(w, s);
+        ping(w, l1);
     }
     panp_frame *lc = expect_closed(w, l2, ch2, PANP_CLOSE_REASON_LEASE_EXPIRED);
     assert_true(h_bytes_eq(lc->body.channel_closed.registration, h2.b, 16));
@@ -831,11 +739,8 @@ static void t_ids_of_the_other_kind(void **state)
 static void t_bidi_lost_is_remembered(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *winner = h_connect(w, "alice");
-    h_conn *loser = h_connect(w, "alice");
-    h_register(w, winner, h_server(), H_TYPE_A, PER, BIDI);
-    h_register(w, loser, h_server(), H_TYPE_A, PER, BIDI);
+    trio t = trio_up(w, BIDI, false);
+    h_conn *s = t.s, *winner = t.l1, *loser = t.l2;
     uint64_t first = 0, ch1 = 0;
     for (int i = 0; i < 300; i++) {
         uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, BIDI);
@@ -880,9 +785,7 @@ static void t_bidi_reply_too_large_for_sender(void **state)
     h_send(w, s, ch, H_TYPE_A, "q");
     uint64_t c1 = h_expect(w, l1, PANP_BODY_NOTIFY)->body.notify.conversation_id;
     uint64_t c2 = h_expect(w, l2, PANP_BODY_NOTIFY)->body.notify.conversation_id;
-    char *big = malloc(5001);
-    memset(big, 'b', 5000);
-    big[5000] = 0;
+    char *big = filled(5000, 'b');
     panp_frame r = h_reply_frame(c1, H_TYPE_A, big);
     h_request(w, l1, &r);
     free(big);
@@ -902,15 +805,10 @@ static void t_bidi_reply_too_large_for_sender(void **state)
 static void t_channel_closed_sheds_reason(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *small = h_connect_opts(w, "alice", "", 4096);
-    h_conn *big = h_connect(w, "alice");
-    h_register(w, small, h_server(), H_TYPE_A, PER, UNI);
-    h_register(w, big, h_server(), H_TYPE_A, PER, UNI);
+    trio t = trio_up(w, UNI, true);
+    h_conn *s = t.s, *small = t.l1, *big = t.l2;
     uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
-    char *p = malloc(5001);
-    memset(p, 'r', 5000);
-    p[5000] = 0;
+    char *p = filled(5000, 'r');
     expect_outcome(close_req(w, s, PANP_CLOSE_SIDE_CHANNEL, ch, H_TYPE_A, p), PANP_CLOSE_OUTCOME_CLOSED);
     panp_frame *c = expect_closed(w, small, ch, PANP_CLOSE_REASON_CLOSED_BY_SENDER);
     assert_int_equal(c->body.channel_closed.notification_type.len, 0);
@@ -924,10 +822,9 @@ static void t_channel_closed_sheds_reason(void **state)
 static void t_uni_close_reaches_every_selected(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *early = h_connect(w, "alice");
-    h_register(w, early, h_server(), H_TYPE_A, PER, UNI);
-    uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
+    pair p = pair_up(w, UNI);
+    h_conn *s = p.s, *early = p.l;
+    uint64_t ch = p.ch;
     h_send(w, s, ch, H_TYPE_A, "before");
     h_expect(w, early, PANP_BODY_NOTIFY);
     h_send(w, s, ch, H_TYPE_A, "queued, then discarded");
@@ -946,20 +843,15 @@ static void t_uni_close_reaches_every_selected(void **state)
 static void t_release_is_type_mismatch(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *l = h_connect(w, "alice");
-    h_register(w, l, h_server(), H_TYPE_A, PER, BIDI);
-    uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, BIDI);
-    h_send(w, s, ch, H_TYPE_A, "q");
-    uint64_t conv = h_expect(w, l, PANP_BODY_NOTIFY)->body.notify.conversation_id;
+    pair q = ask(w, BIDI);
     const uint8_t *rel = PANP_TYPE_NOTIFICATION_RELEASE;
-    h_reject_both(w, l, h_reply_frame(conv, rel, "x"), PANP_ERR_TYPE_MISMATCH, "reply.notification_type");
-    h_reject_both(w, l, h_close_frame(PANP_CLOSE_SIDE_CONVERSATION, conv, rel, ""),
+    h_reject_both(w, q.l, h_reply_frame(q.conv, rel, "x"), PANP_ERR_TYPE_MISMATCH, "reply.notification_type");
+    h_reject_both(w, q.l, h_close_frame(PANP_CLOSE_SIDE_CONVERSATION, q.conv, rel, ""),
                   PANP_ERR_TYPE_MISMATCH, "close_channel.reason.notification_type");
-    h_reject_both(w, s, h_close_frame(PANP_CLOSE_SIDE_CHANNEL, ch, rel, ""), PANP_ERR_TYPE_MISMATCH,
+    h_reject_both(w, q.s, h_close_frame(PANP_CLOSE_SIDE_CHANNEL, q.ch, rel, ""), PANP_ERR_TYPE_MISMATCH,
                   "close_channel.reason.notification_type");
-    uint64_t u = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
-    h_reject_both(w, s, h_send_frame(u, rel, "x"), PANP_ERR_TYPE_MISMATCH, "send.notification_type");
+    uint64_t u = h_open(w, q.s, h_server(), H_TYPE_A, PER, UNI);
+    h_reject_both(w, q.s, h_send_frame(u, rel, "x"), PANP_ERR_TYPE_MISMATCH, "send.notification_type");
 }
 
 /* [PANP-CHAN-5] the broker-wide channel limit counts open channels only */
@@ -983,7 +875,6 @@ static void t_channel_limit_broker_wide(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(t_open_rights),
         T(t_open_bad_arguments),

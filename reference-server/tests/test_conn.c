@@ -4,21 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
-
-static int setup(void **state)
-{
-    h_world *w = h_new();
-    h_start(w);
-    *state = w;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h_free(*state);
-    return 0;
-}
+#include "support.h"
 
 static panp_frame hello(panp_auth auth, const char *token)
 {
@@ -26,6 +12,40 @@ static panp_frame hello(panp_auth auth, const char *token)
     f.body.hello = (panp_hello){.min_version = 1, .max_version = 1, .software = "t", .auth = auth};
     if (token) f.body.hello.token = (panp_bytes){(const uint8_t *)token, strlen(token)};
     return f;
+}
+
+/* A new connection that has sent its preface, and nothing more. */
+static h_conn *after_preface(h_world *w, core_transport t, const char *user)
+{
+    h_conn *c = h_accept(w, t, user);
+    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
+    return c;
+}
+
+/* A new connection that has sent its preface and Hello(auth, token). */
+static h_conn *hello_from(h_world *w, core_transport t, const char *user, panp_auth auth,
+                          const char *token)
+{
+    h_conn *c = after_preface(w, t, user);
+    panp_frame f = hello(auth, token);
+    h_request(w, c, &f);
+    return c;
+}
+
+/* The next frame is a fatal Error with this code, and the core closes c. */
+static panp_frame *expect_fatal(h_world *w, h_conn *c, panp_error_code code)
+{
+    panp_frame *e = h_expect_error(w, c, code, true);
+    h_expect_closing(w, c);
+    return e;
+}
+
+/* Sends a Goodbye(CLIENT_DONE): no request, so no request id. */
+static void client_done(h_world *w, h_conn *c)
+{
+    panp_frame g = {.kind = PANP_BODY_GOODBYE};
+    g.body.goodbye.reason = PANP_GOODBYE_CLIENT_DONE;
+    h_frame(w, c, &g);
 }
 
 /* [PANP-PREF-2] [PANP-CONN-7] [PANP-LIM-1] [PANP-LIM-4] The broker answers the client's preface with its own, then frames. */
@@ -82,8 +102,7 @@ static void t_await_hello_rejects_every_other_body(void **state)
                               PANP_BODY_CLOSE_CHANNEL};
     uint8_t handle[16] = {1};
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        h_conn *c = h_accept(w, CORE_TRANSPORT_UNIX, "alice");
-        h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
+        h_conn *c = after_preface(w, CORE_TRANSPORT_UNIX, "alice");
         panp_frame f;
         switch (kinds[i]) {
         case PANP_BODY_REGISTER: f = h_register_frame(h_server(), H_TYPE_A, 1, 1); break;
@@ -99,9 +118,8 @@ static void t_await_hello_rejects_every_other_body(void **state)
             break;
         }
         h_request(w, c, &f);
-        panp_frame *e = h_expect_error(w, c, PANP_ERR_PROTOCOL_VIOLATION, true);
+        panp_frame *e = expect_fatal(w, c, PANP_ERR_PROTOCOL_VIOLATION);
         assert_int_equal(e->request_id, f.request_id);
-        h_expect_closing(w, c);
     }
 }
 
@@ -109,27 +127,21 @@ static void t_await_hello_rejects_every_other_body(void **state)
 static void t_await_hello_goodbye_is_violation(void **state)
 {
     h_world *w = *state;
-    h_conn *c = h_accept(w, CORE_TRANSPORT_UNIX, "alice");
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
-    panp_frame f = {.kind = PANP_BODY_GOODBYE};
-    f.body.goodbye.reason = PANP_GOODBYE_CLIENT_DONE;
-    h_frame(w, c, &f);
-    h_expect_error(w, c, PANP_ERR_PROTOCOL_VIOLATION, true);
-    h_expect_closing(w, c);
+    h_conn *c = after_preface(w, CORE_TRANSPORT_UNIX, "alice");
+    client_done(w, c);
+    expect_fatal(w, c, PANP_ERR_PROTOCOL_VIOLATION);
 }
 
 /* [PANP-VER-2] */
 static void t_hello_unsupported_version(void **state)
 {
     h_world *w = *state;
-    h_conn *c = h_accept(w, CORE_TRANSPORT_UNIX, "alice");
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
+    h_conn *c = after_preface(w, CORE_TRANSPORT_UNIX, "alice");
     panp_frame f = hello(PANP_AUTH_EXTERNAL, NULL);
     f.body.hello.min_version = 2;
     f.body.hello.max_version = 3;
     h_request(w, c, &f);
-    h_expect_error(w, c, PANP_ERR_UNSUPPORTED_VERSION, true);
-    h_expect_closing(w, c);
+    expect_fatal(w, c, PANP_ERR_UNSUPPORTED_VERSION);
 }
 
 /* [PANP-TRANS-6] */
@@ -137,45 +149,27 @@ static void t_hello_mechanism_not_offered(void **state)
 {
     h_world *w = *state;
     /* TOKEN over the Unix socket */
-    h_conn *c = h_accept(w, CORE_TRANSPORT_UNIX, "alice");
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
-    panp_frame f = hello(PANP_AUTH_TOKEN, H_TOKEN);
-    h_request(w, c, &f);
-    h_expect_error(w, c, PANP_ERR_UNAUTHENTICATED, true);
-    h_expect_closing(w, c);
+    h_conn *c = hello_from(w, CORE_TRANSPORT_UNIX, "alice", PANP_AUTH_TOKEN, H_TOKEN);
+    expect_fatal(w, c, PANP_ERR_UNAUTHENTICATED);
     /* EXTERNAL over TCP */
-    h_conn *d = h_accept(w, CORE_TRANSPORT_TCP, NULL);
-    h_bytes(w, d, PANP_PREFACE, PANP_PREFACE_LEN);
-    f = hello(PANP_AUTH_EXTERNAL, NULL);
-    h_request(w, d, &f);
-    h_expect_error(w, d, PANP_ERR_UNAUTHENTICATED, true);
-    h_expect_closing(w, d);
+    h_conn *d = hello_from(w, CORE_TRANSPORT_TCP, NULL, PANP_AUTH_EXTERNAL, NULL);
+    expect_fatal(w, d, PANP_ERR_UNAUTHENTICATED);
 }
 
 /* [PANP-AUTH-1] [PANP-AUTH-3] [PANP-SEC-2] */
 static void t_hello_token_auth(void **state)
 {
     h_world *w = *state;
-    h_conn *c = h_accept(w, CORE_TRANSPORT_TCP, "ignored");
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
-    panp_frame f = hello(PANP_AUTH_TOKEN, H_TOKEN);
-    h_request(w, c, &f);
+    h_conn *c = hello_from(w, CORE_TRANSPORT_TCP, "ignored", PANP_AUTH_TOKEN, H_TOKEN);
     panp_frame *wf = h_expect(w, c, PANP_BODY_WELCOME);
     /* identity from the token, nothing the client wrote */
     assert_string_equal(wf->body.welcome.identity.user, "tokuser");
     assert_string_equal(core_conn_user(c->cc), "tokuser");
 
-    h_conn *d = h_accept(w, CORE_TRANSPORT_TCP, NULL);
-    h_bytes(w, d, PANP_PREFACE, PANP_PREFACE_LEN);
-    f = hello(PANP_AUTH_TOKEN, "secret-token-2");
-    h_request(w, d, &f);
-    h_expect_error(w, d, PANP_ERR_UNAUTHENTICATED, true);
-    h_expect_closing(w, d);
+    h_conn *d = hello_from(w, CORE_TRANSPORT_TCP, NULL, PANP_AUTH_TOKEN, "secret-token-2");
+    expect_fatal(w, d, PANP_ERR_UNAUTHENTICATED);
 
-    h_conn *e = h_accept(w, CORE_TRANSPORT_TCP, NULL);
-    h_bytes(w, e, PANP_PREFACE, PANP_PREFACE_LEN);
-    f = hello(PANP_AUTH_TOKEN, NULL);
-    h_request(w, e, &f);
+    h_conn *e = hello_from(w, CORE_TRANSPORT_TCP, NULL, PANP_AUTH_TOKEN, NULL);
     h_expect_error(w, e, PANP_ERR_UNAUTHENTICATED, true);
 }
 
@@ -186,8 +180,7 @@ static void t_second_hello_is_violation(void **state)
     h_conn *c = h_connect(w, "alice");
     panp_frame f = hello(PANP_AUTH_EXTERNAL, NULL);
     h_request(w, c, &f);
-    h_expect_error(w, c, PANP_ERR_PROTOCOL_VIOLATION, true);
-    h_expect_closing(w, c);
+    expect_fatal(w, c, PANP_ERR_PROTOCOL_VIOLATION);
 }
 
 /* [PANP-CONN-3] */
@@ -244,9 +237,8 @@ static void t_oversized_frame(void **state)
     /* length prefix 65537: rejected from the prefix, the body is never read */
     uint8_t prefix[3] = {0x81, 0x80, 0x04};
     h_bytes(w, c, prefix, sizeof(prefix));
-    panp_frame *e = h_expect_error(w, c, PANP_ERR_FRAME_TOO_LARGE, true);
+    panp_frame *e = expect_fatal(w, c, PANP_ERR_FRAME_TOO_LARGE);
     assert_int_equal(e->request_id, 0);
-    h_expect_closing(w, c);
     uint8_t junk[100] = {0};
     h_bytes(w, c, junk, sizeof(junk)); /* ignored */
     /* another client keeps being served */
@@ -263,9 +255,8 @@ static void t_malformed_protobuf_is_fatal(void **state)
     /* Frame { request_id = 1, field 8 (ping) with wire type 7 } */
     uint8_t bad[] = {3, 0x08, 0x01, 0x47};
     h_bytes(w, c, bad, sizeof(bad));
-    panp_frame *e = h_expect_error(w, c, PANP_ERR_PROTOCOL_VIOLATION, true);
+    panp_frame *e = expect_fatal(w, c, PANP_ERR_PROTOCOL_VIOLATION);
     assert_int_equal(e->request_id, 0); /* the encoding failed: PV0 */
-    h_expect_closing(w, c);
 }
 
 /* [PANP-WIRE-5] [PANP-WIRE-9] */
@@ -286,8 +277,7 @@ static void t_empty_frame_is_violation(void **state)
     h_conn *c = h_connect(w, "alice");
     uint8_t zero = 0;
     h_bytes(w, c, &zero, 1);
-    h_expect_error(w, c, PANP_ERR_PROTOCOL_VIOLATION, true);
-    h_expect_closing(w, c);
+    expect_fatal(w, c, PANP_ERR_PROTOCOL_VIOLATION);
 }
 
 /* [PANP-CONN-2] */
@@ -314,9 +304,8 @@ static void t_broker_bodies_from_client_are_violations(void **state)
         raw[n++] = 0x00;
         raw[0] = (uint8_t)(n - 1);
         h_bytes(w, c, raw, n);
-        panp_frame *e = h_expect_error(w, c, PANP_ERR_PROTOCOL_VIOLATION, true);
+        panp_frame *e = expect_fatal(w, c, PANP_ERR_PROTOCOL_VIOLATION);
         assert_int_equal(e->request_id, 1); /* well formed: the id is echoed */
-        h_expect_closing(w, c);
     }
 }
 
@@ -360,9 +349,7 @@ static void t_goodbye_from_client(void **state)
     h_conn *c = h_connect(w, "alice");
     panp_frame p = {.kind = PANP_BODY_PING};
     h_request(w, c, &p);
-    panp_frame g = {.kind = PANP_BODY_GOODBYE};
-    g.body.goodbye.reason = PANP_GOODBYE_CLIENT_DONE;
-    h_frame(w, c, &g);
+    client_done(w, c);
     /* what was queued before still goes out; then close */
     assert_int_equal(h_io(c), CORE_IO_WRITE);
     h_expect(w, c, PANP_BODY_PONG);
@@ -377,9 +364,7 @@ static void t_closing_ignores_input(void **state)
 {
     h_world *w = *state;
     h_conn *c = h_connect(w, "alice");
-    panp_frame g = {.kind = PANP_BODY_GOODBYE};
-    g.body.goodbye.reason = PANP_GOODBYE_CLIENT_DONE;
-    h_frame(w, c, &g);
+    client_done(w, c);
     panp_frame p = {.kind = PANP_BODY_PING};
     h_request(w, c, &p);
     h_expect_none(w, c);
@@ -392,9 +377,7 @@ static void t_flush_deadline(void **state)
     h_conn *c = h_connect(w, "alice");
     panp_frame p = {.kind = PANP_BODY_PING};
     h_request(w, c, &p);
-    panp_frame g = {.kind = PANP_BODY_GOODBYE};
-    g.body.goodbye.reason = PANP_GOODBYE_CLIENT_DONE;
-    h_frame(w, c, &g);
+    client_done(w, c);
     assert_int_equal(h_io(c), CORE_IO_WRITE); /* the peer never reads */
     h_advance(w, 5000);
     assert_int_equal(h_io(c), CORE_IO_CLOSE);
@@ -406,10 +389,7 @@ static void t_welcome_identity_and_truncation(void **state)
     h_world *w = *state;
     h_conn *r = h_connect(w, "root");
     (void)r;
-    h_conn *p = h_accept(w, CORE_TRANSPORT_UNIX, "padmin");
-    h_bytes(w, p, PANP_PREFACE, PANP_PREFACE_LEN);
-    panp_frame f = hello(PANP_AUTH_EXTERNAL, NULL);
-    h_request(w, p, &f);
+    h_conn *p = hello_from(w, CORE_TRANSPORT_UNIX, "padmin", PANP_AUTH_EXTERNAL, NULL);
     panp_frame *wf = h_expect(w, p, PANP_BODY_WELCOME);
     const panp_identity *id = &wf->body.welcome.identity;
     assert_false(id->server_admin);
@@ -419,9 +399,7 @@ static void t_welcome_identity_and_truncation(void **state)
     /* "on every target" only; it may still open channels on P1 (SPEC 8.2) */
     assert_false(id->may_open_channels);
 
-    h_conn *s = h_accept(w, CORE_TRANSPORT_UNIX, "spooler");
-    h_bytes(w, s, PANP_PREFACE, PANP_PREFACE_LEN);
-    h_request(w, s, &f);
+    h_conn *s = hello_from(w, CORE_TRANSPORT_UNIX, "spooler", PANP_AUTH_EXTERNAL, NULL);
     wf = h_expect(w, s, PANP_BODY_WELCOME);
     assert_true(wf->body.welcome.identity.trusted);
 }
@@ -453,14 +431,12 @@ static void t_welcome_admin_printers_truncated(void **state)
 static void t_hello_max_frame_too_small(void **state)
 {
     h_world *w = *state;
-    h_conn *c = h_accept(w, CORE_TRANSPORT_UNIX, "alice");
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
+    h_conn *c = after_preface(w, CORE_TRANSPORT_UNIX, "alice");
     /* raw: Frame{1:1, 16:{1:1, 2:1, 4:1, 7:100}} -- the codec may refuse to encode it */
     uint8_t raw[] = {13, 0x08, 0x01, 0x82, 0x01, 0x08, 0x08, 0x01, 0x10, 0x01, 0x20, 0x01, 0x38, 0x64};
     h_bytes(w, c, raw, sizeof(raw));
-    panp_frame *e = h_expect_error(w, c, PANP_ERR_INVALID_ARGUMENT, true);
+    panp_frame *e = expect_fatal(w, c, PANP_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(e->body.error.field, "max_frame_size"));
-    h_expect_closing(w, c);
 }
 
 /* (SPEC 14.3, step 1) */
@@ -478,22 +454,19 @@ static void t_refused_frames_in_spec_order(void **state)
 {
     h_world *w = *state;
     /* a Send before Hello, with a field error too: the state wins */
-    h_conn *c = h_accept(w, CORE_TRANSPORT_UNIX, "alice");
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
+    h_conn *c = after_preface(w, CORE_TRANSPORT_UNIX, "alice");
     uint8_t send0[] = {4, 0x08, 0x07, 0x1a, 0x00}; /* channel_id 0 */
     h_bytes(w, c, send0, sizeof(send0));
     panp_frame *e = h_expect_error(w, c, PANP_ERR_PROTOCOL_VIOLATION, true);
     assert_int_equal(e->request_id, 7);
     /* a Hello with min_version 0 and an unknown auth value: min_version */
-    c = h_accept(w, CORE_TRANSPORT_UNIX, "alice");
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
+    c = after_preface(w, CORE_TRANSPORT_UNIX, "alice");
     uint8_t hello[] = {9, 0x08, 0x01, 0x82, 0x01, 0x04, 0x10, 0x01, 0x20, 0x09};
     h_bytes(w, c, hello, sizeof(hello));
     e = h_expect_error(w, c, PANP_ERR_INVALID_ARGUMENT, true);
     assert_string_equal(e->body.error.field, "hello.min_version");
     /* a Hello without request id and min_version 0: the request id */
-    c = h_accept(w, CORE_TRANSPORT_UNIX, "alice");
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
+    c = after_preface(w, CORE_TRANSPORT_UNIX, "alice");
     uint8_t hello0[] = {7, 0x82, 0x01, 0x04, 0x10, 0x01, 0x20, 0x09};
     h_bytes(w, c, hello0, sizeof(hello0));
     e = h_expect_error(w, c, PANP_ERR_INVALID_ARGUMENT, true);
@@ -569,10 +542,7 @@ static void t_token_refused_off_loopback(void **state)
 {
     h_world *w = *state;
     w->remote = true;
-    h_conn *c = h_accept(w, CORE_TRANSPORT_TCP, NULL);
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
-    panp_frame f = hello(PANP_AUTH_TOKEN, H_TOKEN);
-    h_request(w, c, &f);
+    h_conn *c = hello_from(w, CORE_TRANSPORT_TCP, NULL, PANP_AUTH_TOKEN, H_TOKEN);
     panp_frame *e = h_expect_error(w, c, PANP_ERR_UNAUTHENTICATED, true);
     assert_string_equal(e->body.error.field, "hello.token");
 }
@@ -584,10 +554,7 @@ static void t_token_rejections_look_alike(void **state)
     const char *tokens[] = {"wrong", "", "secret-token-"};
     char first[600] = "";
     for (int i = 0; i < 3; i++) {
-        h_conn *c = h_accept(w, CORE_TRANSPORT_TCP, NULL);
-        h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
-        panp_frame f = hello(PANP_AUTH_TOKEN, tokens[i]);
-        h_request(w, c, &f);
+        h_conn *c = hello_from(w, CORE_TRANSPORT_TCP, NULL, PANP_AUTH_TOKEN, tokens[i]);
         panp_frame *e = h_expect_error(w, c, PANP_ERR_UNAUTHENTICATED, true);
         if (i == 0) snprintf(first, sizeof(first), "%s", e->body.error.message);
         else assert_string_equal(e->body.error.message, first);
@@ -599,10 +566,7 @@ static void t_token_rejections_look_alike(void **state)
 static void t_unix_uid_without_name(void **state)
 {
     h_world *w = *state;
-    h_conn *c = h_accept(w, CORE_TRANSPORT_UNIX, NULL);
-    h_bytes(w, c, PANP_PREFACE, PANP_PREFACE_LEN);
-    panp_frame f = hello(PANP_AUTH_EXTERNAL, NULL);
-    h_request(w, c, &f);
+    h_conn *c = hello_from(w, CORE_TRANSPORT_UNIX, NULL, PANP_AUTH_EXTERNAL, NULL);
     h_expect_error(w, c, PANP_ERR_UNAUTHENTICATED, true);
 }
 
@@ -668,15 +632,13 @@ static void t_eof_keeps_flushing(void **state)
     h_expect(w, s, PANP_BODY_PONG);
     assert_int_equal(h_io(s), CORE_IO_DRAINED);
     /* before READY, EOF just closes */
-    h_conn *d = h_accept(w, CORE_TRANSPORT_UNIX, "bob");
-    h_bytes(w, d, PANP_PREFACE, PANP_PREFACE_LEN);
+    h_conn *d = after_preface(w, CORE_TRANSPORT_UNIX, "bob");
     core_on_eof(w->core, d->cc, w->now);
     assert_int_equal(h_io(d), CORE_IO_CLOSE);
 }
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(t_preface_then_welcome),
         T(t_bad_preface_closes_silently),

@@ -4,63 +4,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "support.h"
 
-#define PER PANP_USER_FILTER_PER_USER
-#define ALL PANP_USER_FILTER_ALL_USERS
-#define BIDI PANP_STYLE_BIDIRECTIONAL
-#define UNI PANP_STYLE_UNIDIRECTIONAL
 #define QMAX 131072
 #define ALLOWANCE 65536
 
-static int setup(void **state)
-{
-    h_world *w = h_new();
-    h_start(w);
-    *state = w;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h_free(*state);
-    return 0;
-}
-
-static panp_frame *expect_closed(h_world *w, h_conn *c, uint64_t chan, panp_close_reason why)
-{
-    panp_frame *f = h_expect(w, c, PANP_BODY_CHANNEL_CLOSED);
-    assert_int_equal(f->body.channel_closed.channel_id, chan);
-    if (f->body.channel_closed.reason != why)
-        fail_msg("%s: ChannelClosed %s, wanted %s", c->user,
-                 panp_close_reason_name(f->body.channel_closed.reason), panp_close_reason_name(why));
-    return f;
-}
-
-static void expect_release(h_world *w, h_conn *c, uint64_t chan, panp_close_reason why)
-{
-    panp_frame *f = expect_closed(w, c, chan, why);
-    assert_true(panp_bytes_is_uuid(f->body.channel_closed.notification_type,
-                                   PANP_TYPE_NOTIFICATION_RELEASE));
-    assert_int_equal(f->body.channel_closed.payload.len, 0);
-}
-
-static void ping(h_world *w, h_conn *c)
-{
-    panp_frame p = {.kind = PANP_BODY_PING};
-    h_request(w, c, &p);
-    h_expect(w, c, PANP_BODY_PONG);
-}
-
 /* A sender with one unidirectional and one answered bidirectional channel,
- * and two listeners. */
+ * and two listeners, in a world of their own (the fixtures below). */
 typedef struct scene {
+    h_world *w;
     h_conn *s, *lu, *lb;
     uint64_t uni, bidi, conv;
 } scene;
 
-static void scene_setup(h_world *w, scene *sc)
+static int scene_setup(void **state)
 {
+    scene *sc = calloc(1, sizeof(*sc));
+    assert_non_null(sc);
+    void *world;
+    world_setup(&world);
+    h_world *w = sc->w = world;
     sc->s = h_connect(w, "alice");
     sc->lu = h_connect(w, "alice");
     sc->lb = h_connect(w, "alice");
@@ -76,10 +39,21 @@ static void scene_setup(h_world *w, scene *sc)
     h_request(w, sc->lb, &r);
     h_expect(w, sc->lb, PANP_BODY_OK);
     h_expect(w, sc->s, PANP_BODY_REPLY_DELIVERY);
+    *state = sc;
+    return 0;
 }
 
-static void check_sender_gone(h_world *w, scene *sc)
+static int scene_teardown(void **state)
 {
+    scene *sc = *state;
+    h_free(sc->w);
+    free(sc);
+    return 0;
+}
+
+static void check_sender_gone(scene *sc)
+{
+    h_world *w = sc->w;
     expect_release(w, sc->lu, sc->uni, PANP_CLOSE_REASON_PEER_GONE);
     panp_frame *f = h_expect(w, sc->lb, PANP_BODY_CHANNEL_CLOSED);
     assert_int_equal(f->body.channel_closed.reason, PANP_CLOSE_REASON_PEER_GONE);
@@ -97,84 +71,71 @@ static void check_sender_gone(h_world *w, scene *sc)
 /* [PANP-REL-3] [PANP-REL-6] */
 static void t_sender_eof(void **state)
 {
-    h_world *w = *state;
-    scene sc;
-    scene_setup(w, &sc);
-    h_send(w, sc.s, sc.uni, H_TYPE_A, "queued, never read"); /* discarded */
-    h_disconnect(w, sc.s, CORE_GONE_EOF);
-    check_sender_gone(w, &sc);
+    scene *sc = *state;
+    h_send(sc->w, sc->s, sc->uni, H_TYPE_A, "queued, never read"); /* discarded */
+    h_disconnect(sc->w, sc->s, CORE_GONE_EOF);
+    check_sender_gone(sc);
 }
 
 /* [PANP-REL-3] */
 static void t_sender_reset(void **state)
 {
-    h_world *w = *state;
-    scene sc;
-    scene_setup(w, &sc);
-    h_disconnect(w, sc.s, CORE_GONE_RESET);
-    check_sender_gone(w, &sc);
+    scene *sc = *state;
+    h_disconnect(sc->w, sc->s, CORE_GONE_RESET);
+    check_sender_gone(sc);
 }
 
 /* [PANP-KA-3] [PANP-REL-3] */
 static void t_sender_silence(void **state)
 {
-    h_world *w = *state;
-    scene sc;
-    scene_setup(w, &sc);
+    scene *sc = *state;
+    h_world *w = sc->w;
     for (int i = 0; i < 9; i++) {
         h_advance(w, 10000);
-        ping(w, sc.lu);
-        ping(w, sc.lb);
+        ping(w, sc->lu);
+        ping(w, sc->lb);
     }
     /* exactly the timeout: not yet longer than it */
-    h_expect_none(w, sc.lu);
+    h_expect_none(w, sc->lu);
     h_advance(w, 1);
-    panp_frame *g = h_expect(w, sc.s, PANP_BODY_GOODBYE);
+    panp_frame *g = h_expect(w, sc->s, PANP_BODY_GOODBYE);
     assert_int_equal(g->body.goodbye.reason, PANP_GOODBYE_KEEPALIVE_TIMEOUT);
-    assert_true(h_ending(sc.s));
-    check_sender_gone(w, &sc);
-    h_disconnect(w, sc.s, CORE_GONE_FLUSHED);
-    h_expect_none(w, sc.lb);
+    assert_true(h_ending(sc->s));
+    check_sender_gone(sc);
+    h_disconnect(w, sc->s, CORE_GONE_FLUSHED);
+    h_expect_none(w, sc->lb);
 }
 
 /* [PANP-CONN-13] [PANP-REL-3] */
 static void t_sender_goodbye(void **state)
 {
-    h_world *w = *state;
-    scene sc;
-    scene_setup(w, &sc);
+    scene *sc = *state;
     panp_frame g = {.kind = PANP_BODY_GOODBYE};
     g.body.goodbye.reason = PANP_GOODBYE_CLIENT_DONE;
-    h_frame(w, sc.s, &g);
-    check_sender_gone(w, &sc);
-    h_expect_closing(w, sc.s);
+    h_frame(sc->w, sc->s, &g);
+    check_sender_gone(sc);
+    h_expect_closing(sc->w, sc->s);
 }
 
 /* [PANP-REL-4] */
 static void t_winner_dies(void **state)
 {
-    h_world *w = *state;
-    scene sc;
-    scene_setup(w, &sc);
-    h_disconnect(w, sc.lb, CORE_GONE_RESET);
-    expect_release(w, sc.s, sc.bidi, PANP_CLOSE_REASON_PEER_GONE);
-    h_expect_none(w, sc.s);
-    panp_frame f = h_send_frame(sc.bidi, H_TYPE_A, "x");
-    h_request(w, sc.s, &f);
-    h_expect_error(w, sc.s, PANP_ERR_CHANNEL_ALREADY_CLOSED, false);
+    scene *sc = *state;
+    h_world *w = sc->w;
+    h_disconnect(w, sc->lb, CORE_GONE_RESET);
+    expect_release(w, sc->s, sc->bidi, PANP_CLOSE_REASON_PEER_GONE);
+    h_expect_none(w, sc->s);
+    req_error(w, sc->s, h_send_frame(sc->bidi, H_TYPE_A, "x"), PANP_ERR_CHANNEL_ALREADY_CLOSED, NULL);
     /* the unidirectional channel is unaffected */
-    assert_int_equal(h_send(w, sc.s, sc.uni, H_TYPE_A, "u2")->body.sent.recipients, 1);
+    assert_int_equal(h_send(w, sc->s, sc->uni, H_TYPE_A, "u2")->body.sent.recipients, 1);
 }
 
 /* [PANP-REL-5] */
 static void t_offered_listener_dies(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *l1 = h_connect(w, "alice");
-    h_conn *l2 = h_connect(w, "alice");
-    h_register(w, l1, h_server(), H_TYPE_A, PER, BIDI);
-    h_register(w, l2, h_server(), H_TYPE_A, PER, BIDI);
+    trio t = trio_up(w, BIDI, false);
+    h_conn *s = t.s, *l1 = t.l1, *l2 = t.l2;
     uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, BIDI);
     h_send(w, s, ch, H_TYPE_A, "q");
     h_expect(w, l1, PANP_BODY_NOTIFY);
@@ -191,52 +152,46 @@ static void t_offered_listener_dies(void **state)
 static void t_listener_of_unanswered_question_dies_then_late_listener(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *l1 = h_connect(w, "alice");
-    h_register(w, l1, h_server(), H_TYPE_A, PER, BIDI);
-    uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, BIDI);
-    h_send(w, s, ch, H_TYPE_A, "q");
-    h_expect(w, l1, PANP_BODY_NOTIFY);
-    h_disconnect(w, l1, CORE_GONE_EOF);
+    pair q = ask(w, BIDI);
+    h_disconnect(w, q.l, CORE_GONE_EOF);
     h_conn *l2 = h_connect(w, "alice");
     h_register(w, l2, h_server(), H_TYPE_A, PER, BIDI);
     panp_frame *n = h_expect(w, l2, PANP_BODY_NOTIFY);
-    assert_int_equal(n->body.notify.channel_id, ch);
+    assert_int_equal(n->body.notify.channel_id, q.ch);
     assert_true(h_payload_is(n->body.notify.payload, "q"));
 }
 
 /* [PANP-REL-7] [PANP-REL-8] */
 static void t_shutdown(void **state)
 {
-    h_world *w = *state;
-    scene sc;
-    scene_setup(w, &sc);
+    scene *sc = *state;
+    h_world *w = sc->w;
     h_conn *idle = h_connect(w, "bob");
     h_conn *pre = h_accept(w, CORE_TRANSPORT_UNIX, "carol");   /* AWAIT_PREFACE */
     h_conn *hello = h_accept(w, CORE_TRANSPORT_UNIX, "dave"); /* AWAIT_HELLO */
     h_bytes(w, hello, PANP_PREFACE, PANP_PREFACE_LEN);
     h_conn *lb2 = h_connect(w, "alice"); /* offered an unanswered question */
     h_register(w, lb2, h_server(), H_TYPE_A, PER, BIDI);
-    uint64_t q = h_open(w, sc.s, h_server(), H_TYPE_A, PER, BIDI);
-    h_send(w, sc.s, q, H_TYPE_A, "open question");
+    uint64_t q = h_open(w, sc->s, h_server(), H_TYPE_A, PER, BIDI);
+    h_send(w, sc->s, q, H_TYPE_A, "open question");
     uint64_t qconv = h_expect(w, lb2, PANP_BODY_NOTIFY)->body.notify.conversation_id;
-    h_expect(w, sc.lb, PANP_BODY_NOTIFY);
+    h_expect(w, sc->lb, PANP_BODY_NOTIFY);
 
     core_shutdown(w->core, w->now);
     /* both sides of every channel, then Goodbye */
     for (int i = 0; i < 3; i++) {
-        panp_frame *f = h_expect(w, sc.s, PANP_BODY_CHANNEL_CLOSED);
+        panp_frame *f = h_expect(w, sc->s, PANP_BODY_CHANNEL_CLOSED);
         assert_int_equal(f->body.channel_closed.reason, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
         assert_true(panp_bytes_is_uuid(f->body.channel_closed.notification_type,
                                        PANP_TYPE_NOTIFICATION_RELEASE));
     }
-    expect_release(w, sc.lu, sc.uni, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
-    expect_release(w, sc.lb, sc.bidi, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
-    expect_release(w, sc.lb, q, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
+    expect_release(w, sc->lu, sc->uni, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
+    expect_release(w, sc->lb, sc->bidi, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
+    expect_release(w, sc->lb, q, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
     panp_frame *f = h_expect(w, lb2, PANP_BODY_CHANNEL_CLOSED);
     assert_int_equal(f->body.channel_closed.conversation_id, qconv);
     assert_int_equal(f->body.channel_closed.reason, PANP_CLOSE_REASON_SERVER_SHUTDOWN);
-    h_conn *all[] = {sc.s, sc.lu, sc.lb, lb2, idle};
+    h_conn *all[] = {sc->s, sc->lu, sc->lb, lb2, idle};
     for (int i = 0; i < 5; i++) {
         panp_frame *g = h_expect(w, all[i], PANP_BODY_GOODBYE);
         assert_int_equal(g->body.goodbye.reason, PANP_GOODBYE_SERVER_SHUTDOWN);
@@ -259,13 +214,14 @@ static void t_shutdown(void **state)
 
 /* ---- slow consumers */
 
-static h_world *small_world(void)
+static int small_world(void **state)
 {
     h_world *w = h_new();
     w->cfg->limits.max_frame_size = 4096;
     w->cfg->limits.max_outbound_bytes = 131072; /* the smallest the SPEC allows */
     h_start(w);
-    return w;
+    *state = w;
+    return 0;
 }
 
 static char *payload(size_t n, char c)
@@ -279,13 +235,9 @@ static char *payload(size_t n, char c)
 /* [PANP-FLOW-2] [PANP-FLOW-6] */
 static void t_slow_unidirectional_drops_with_gap(void **state)
 {
-    (void)state;
-    h_world *w = small_world();
-    h_conn *s = h_connect(w, "alice");
-    h_conn *slow = h_connect(w, "alice");
-    h_conn *fast = h_connect(w, "alice");
-    h_register(w, slow, h_server(), H_TYPE_A, PER, UNI);
-    h_register(w, fast, h_server(), H_TYPE_A, PER, UNI);
+    h_world *w = *state;
+    trio t = trio_up(w, UNI, false);
+    h_conn *s = t.s, *slow = t.l1, *fast = t.l2;
     uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
     int full_at = 0;
     const int n = 200;
@@ -314,14 +266,12 @@ static void t_slow_unidirectional_drops_with_gap(void **state)
     core_stats st;
     core_get_stats(w->core, &st);
     assert_true(st.notifies_dropped >= (uint64_t)(n - full_at));
-    h_free(w);
 }
 
 /* [PANP-FLOW-3] [PANP-FLOW-4] */
 static void t_slow_bidirectional_listener(void **state)
 {
-    (void)state;
-    h_world *w = small_world();
+    h_world *w = *state;
     h_conn *s = h_connect(w, "alice");
     h_conn *slow = h_connect(w, "alice");
     h_conn *ok = h_connect(w, "alice");
@@ -363,14 +313,12 @@ static void t_slow_bidirectional_listener(void **state)
     assert_int_equal(f->kind, PANP_BODY_CHANNEL_CLOSED);
     assert_int_equal(f->body.channel_closed.reason, PANP_CLOSE_REASON_SLOW_CONSUMER);
     assert_int_equal(f->body.channel_closed.conversation_id, conv);
-    h_free(w);
 }
 
 /* [PANP-FLOW-5] */
 static void t_control_overflow_closes_connection(void **state)
 {
-    (void)state;
-    h_world *w = small_world();
+    h_world *w = *state;
     h_conn *hog = h_connect(w, "alice"); /* sends, never reads */
     h_conn *l = h_connect(w, "alice");
     h_register(w, l, h_server(), H_TYPE_A, PER, UNI);
@@ -399,14 +347,12 @@ static void t_control_overflow_closes_connection(void **state)
     assert_int_equal(last->kind, PANP_BODY_GOODBYE);
     assert_int_equal(last->body.goodbye.reason, PANP_GOODBYE_SLOW_CONSUMER);
     assert_true(h_ending(hog));
-    h_free(w);
 }
 
 /* [PANP-FLOW-1] */
 static void t_memory_bounded_under_flood(void **state)
 {
-    (void)state;
-    h_world *w = small_world();
+    h_world *w = *state;
     h_conn *s = h_connect(w, "alice");
     h_conn *ls[8];
     for (int i = 0; i < 8; i++) {
@@ -433,22 +379,16 @@ static void t_memory_bounded_under_flood(void **state)
     core_stats st;
     core_get_stats(w->core, &st);
     assert_int_equal(st.conns, 9);
-    h_free(w);
 }
 
 /* [PANP-FRAME-7] [PANP-FLOW-2] */
 static void t_notify_too_large_for_listener(void **state)
 {
     h_world *w = *state;
-    h_conn *s = h_connect(w, "alice");
-    h_conn *small = h_connect_opts(w, "alice", "", 4096);
-    h_conn *big = h_connect(w, "alice");
-    h_register(w, small, h_server(), H_TYPE_A, PER, UNI);
-    h_register(w, big, h_server(), H_TYPE_A, PER, UNI);
+    trio t = trio_up(w, UNI, true);
+    h_conn *s = t.s, *small = t.l1, *big = t.l2;
     uint64_t ch = h_open(w, s, h_server(), H_TYPE_A, PER, UNI);
-    char *p = malloc(5001);
-    memset(p, 'z', 5000);
-    p[5000] = 0;
+    char *p = filled(5000, 'z');
     assert_int_equal(h_send(w, s, ch, H_TYPE_A, p)->body.sent.recipients, 1);
     free(p);
     h_expect(w, big, PANP_BODY_NOTIFY);
@@ -459,20 +399,21 @@ static void t_notify_too_large_for_listener(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define SCENE(f) cmocka_unit_test_setup_teardown(f, scene_setup, scene_teardown)
+#define SMALL(f) cmocka_unit_test_setup_teardown(f, small_world, world_teardown)
     const struct CMUnitTest tests[] = {
-        T(t_sender_eof),
-        T(t_sender_reset),
-        T(t_sender_silence),
-        T(t_sender_goodbye),
-        T(t_winner_dies),
+        SCENE(t_sender_eof),
+        SCENE(t_sender_reset),
+        SCENE(t_sender_silence),
+        SCENE(t_sender_goodbye),
+        SCENE(t_winner_dies),
         T(t_offered_listener_dies),
         T(t_listener_of_unanswered_question_dies_then_late_listener),
-        T(t_shutdown),
-        cmocka_unit_test(t_slow_unidirectional_drops_with_gap),
-        cmocka_unit_test(t_slow_bidirectional_listener),
-        cmocka_unit_test(t_control_overflow_closes_connection),
-        cmocka_unit_test(t_memory_bounded_under_flood),
+        SCENE(t_shutdown),
+        SMALL(t_slow_unidirectional_drops_with_gap),
+        SMALL(t_slow_bidirectional_listener),
+        SMALL(t_control_overflow_closes_connection),
+        SMALL(t_memory_bounded_under_flood),
         T(t_notify_too_large_for_listener),
     };
     return cmocka_run_group_tests_name("panpd-core-flow", tests, NULL, NULL);

@@ -4,36 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
-
-#define PER PANP_USER_FILTER_PER_USER
-#define ALL PANP_USER_FILTER_ALL_USERS
-#define BIDI PANP_STYLE_BIDIRECTIONAL
-#define UNI PANP_STYLE_UNIDIRECTIONAL
-
-static int setup(void **state)
-{
-    h_world *w = h_new();
-    h_start(w);
-    *state = w;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h_free(*state);
-    return 0;
-}
-
-static panp_frame *register_error(h_world *w, h_conn *c, panp_frame f, panp_error_code code,
-                                  const char *field)
-{
-    uint64_t rid = h_request(w, c, &f);
-    panp_frame *e = h_expect_error(w, c, code, false);
-    assert_int_equal(e->request_id, rid);
-    if (field) assert_string_equal(e->body.error.field, field);
-    return e;
-}
+#include "support.h"
 
 /* [PANP-REG-1] [PANP-REG-8] */
 static void t_register_ok(void **state)
@@ -84,8 +55,8 @@ static void t_register_unknown_printer(void **state)
 {
     h_world *w = *state;
     h_conn *c = h_connect(w, "alice");
-    register_error(w, c, h_register_frame(h_printer("Nope"), H_TYPE_A, PER, UNI),
-                   PANP_ERR_NOT_FOUND, "register.target.printer");
+    req_error(w, c, h_register_frame(h_printer("Nope"), H_TYPE_A, PER, UNI),
+              PANP_ERR_NOT_FOUND, "register.target.printer");
 }
 
 /* [PANP-REG-4] [PANP-AUTH-7] */
@@ -93,17 +64,17 @@ static void t_register_all_users_needs_admin(void **state)
 {
     h_world *w = *state;
     h_conn *alice = h_connect(w, "alice");
-    register_error(w, alice, h_register_frame(h_server(), H_TYPE_A, ALL, UNI),
-                   PANP_ERR_ACCESS_DENIED, "register.user_filter");
-    register_error(w, alice, h_register_frame(h_printer("P1"), H_TYPE_A, ALL, UNI),
-                   PANP_ERR_ACCESS_DENIED, "register.user_filter");
+    req_error(w, alice, h_register_frame(h_server(), H_TYPE_A, ALL, UNI),
+              PANP_ERR_ACCESS_DENIED, "register.user_filter");
+    req_error(w, alice, h_register_frame(h_printer("P1"), H_TYPE_A, ALL, UNI),
+              PANP_ERR_ACCESS_DENIED, "register.user_filter");
     /* a printer admin: on its printer only */
     h_conn *pa = h_connect(w, "padmin");
     h_register(w, pa, h_printer("P1"), H_TYPE_A, ALL, UNI);
-    register_error(w, pa, h_register_frame(h_printer("P2"), H_TYPE_A, ALL, UNI),
-                   PANP_ERR_ACCESS_DENIED, "register.user_filter");
-    register_error(w, pa, h_register_frame(h_server(), H_TYPE_A, ALL, UNI),
-                   PANP_ERR_ACCESS_DENIED, "register.user_filter");
+    req_error(w, pa, h_register_frame(h_printer("P2"), H_TYPE_A, ALL, UNI),
+              PANP_ERR_ACCESS_DENIED, "register.user_filter");
+    req_error(w, pa, h_register_frame(h_server(), H_TYPE_A, ALL, UNI),
+              PANP_ERR_ACCESS_DENIED, "register.user_filter");
     /* a server admin: everywhere */
     h_conn *root = h_connect(w, "root");
     h_register(w, root, h_server(), H_TYPE_A, ALL, UNI);
@@ -116,13 +87,13 @@ static void t_register_duplicate(void **state)
     h_world *w = *state;
     h_conn *c = h_connect(w, "alice");
     h_register(w, c, h_server(), H_TYPE_A, PER, UNI);
-    register_error(w, c, h_register_frame(h_server(), H_TYPE_A, PER, UNI),
-                   PANP_ERR_ALREADY_REGISTERED, NULL);
+    req_error(w, c, h_register_frame(h_server(), H_TYPE_A, PER, UNI),
+              PANP_ERR_ALREADY_REGISTERED, NULL);
     /* the filter is not part of the key */
     h_conn *root = h_connect(w, "root");
     h_register(w, root, h_server(), H_TYPE_A, PER, UNI);
-    register_error(w, root, h_register_frame(h_server(), H_TYPE_A, ALL, UNI),
-                   PANP_ERR_ALREADY_REGISTERED, NULL);
+    req_error(w, root, h_register_frame(h_server(), H_TYPE_A, ALL, UNI),
+              PANP_ERR_ALREADY_REGISTERED, NULL);
     /* another style, type or target is another registration */
     h_register(w, c, h_server(), H_TYPE_A, PER, BIDI);
     h_register(w, c, h_server(), H_TYPE_B, PER, UNI);
@@ -203,18 +174,9 @@ static void t_lease_uncapped(void **state)
     /* a 0 lease never expires; keep the connection alive meanwhile */
     for (int i = 0; i < 20; i++) {
         h_advance(w, 60000);
-        panp_frame p = {.kind = PANP_BODY_PING};
-        h_request(w, c, &p);
-        h_expect(w, c, PANP_BODY_PONG);
+        ping(w, c);
     }
     h_free(w);
-}
-
-static void keepalive(h_world *w, h_conn *c)
-{
-    panp_frame p = {.kind = PANP_BODY_PING};
-    h_request(w, c, &p);
-    h_expect(w, c, PANP_BODY_PONG);
 }
 
 /* [PANP-LEASE-1] [PANP-LEASE-4] */
@@ -226,9 +188,7 @@ static void t_lease_expiry_and_renew(void **state)
     panp_frame f = h_register_frame(h_server(), H_TYPE_A, ALL, UNI);
     f.body.register_listener.user_filter = PER;
     f.body.register_listener.lease_seconds = 10;
-    h_request(w, l, &f);
-    h_handle h = {.len = 16};
-    memcpy(h.b, h_expect(w, l, PANP_BODY_REGISTERED)->body.registered.handle.data, 16);
+    h_handle h = registered(w, l, f);
     h_advance(w, 9000);
     panp_frame r = {.kind = PANP_BODY_RENEW};
     r.body.renew.handle = h_b(&h);
@@ -264,9 +224,7 @@ static void t_renew_lease_zero_gets_max(void **state)
     h_conn *l = h_connect(w, "alice");
     panp_frame f = h_register_frame(h_server(), H_TYPE_A, PER, UNI);
     f.body.register_listener.lease_seconds = 5;
-    h_request(w, l, &f);
-    h_handle h = {.len = 16};
-    memcpy(h.b, h_expect(w, l, PANP_BODY_REGISTERED)->body.registered.handle.data, 16);
+    h_handle h = registered(w, l, f);
     panp_frame r = {.kind = PANP_BODY_RENEW};
     r.body.renew.handle = h_b(&h);
     h_request(w, l, &r);
@@ -290,13 +248,13 @@ static void t_registration_limits(void **state)
     const uint8_t *types[] = {H_TYPE_A, H_TYPE_B};
     for (int i = 0; i < 3; i++)
         h_register(w, a, i < 2 ? h_server() : h_printer("P1"), types[i % 2], PER, UNI);
-    panp_frame *e = register_error(w, a, h_register_frame(h_printer("P2"), H_TYPE_A, PER, UNI),
-                                   PANP_ERR_RESOURCE_EXHAUSTED, NULL);
+    panp_frame *e = req_error(w, a, h_register_frame(h_printer("P2"), H_TYPE_A, PER, UNI),
+                              PANP_ERR_RESOURCE_EXHAUSTED, NULL);
     assert_non_null(strstr(e->body.error.message, "per connection"));
     h_register(w, a2, h_server(), H_TYPE_A, PER, UNI);
     h_register(w, a2, h_server(), H_TYPE_B, PER, UNI);
-    e = register_error(w, a2, h_register_frame(h_printer("P2"), H_TYPE_A, PER, UNI),
-                       PANP_ERR_RESOURCE_EXHAUSTED, NULL);
+    e = req_error(w, a2, h_register_frame(h_printer("P2"), H_TYPE_A, PER, UNI),
+                  PANP_ERR_RESOURCE_EXHAUSTED, NULL);
     assert_non_null(strstr(e->body.error.message, "per user"));
     /* other users are not affected */
     h_register(w, b, h_server(), H_TYPE_A, PER, UNI);
@@ -312,7 +270,7 @@ static void t_register_random_failure(void **state)
     h_world *w = *state;
     h_conn *a = h_connect(w, "alice");
     w->random_fails = 1;
-    register_error(w, a, h_register_frame(h_server(), H_TYPE_A, PER, UNI), PANP_ERR_INTERNAL, NULL);
+    req_error(w, a, h_register_frame(h_server(), H_TYPE_A, PER, UNI), PANP_ERR_INTERNAL, NULL);
     w->random_fails = 0;
     h_register(w, a, h_server(), H_TYPE_A, PER, UNI);
 }
@@ -489,8 +447,8 @@ static void t_registration_limit_broker_wide(void **state)
     h_register(w, a, h_server(), H_TYPE_A, PER, UNI);
     h_register(w, a, h_server(), H_TYPE_B, PER, UNI);
     h_register(w, b, h_server(), H_TYPE_A, PER, UNI);
-    panp_frame *e = register_error(w, b, h_register_frame(h_server(), H_TYPE_B, PER, UNI),
-                                   PANP_ERR_RESOURCE_EXHAUSTED, "register");
+    panp_frame *e = req_error(w, b, h_register_frame(h_server(), H_TYPE_B, PER, UNI),
+                              PANP_ERR_RESOURCE_EXHAUSTED, "register");
     assert_non_null(strstr(e->body.error.message, "broker"));
     h_free(w);
 }
@@ -514,7 +472,6 @@ static void t_lease_precision(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(t_register_ok),
         T(t_register_bad_types),
@@ -537,6 +494,5 @@ int main(void)
         cmocka_unit_test(t_registration_limit_broker_wide),
         T(t_lease_precision),
     };
-    (void)keepalive;
     return cmocka_run_group_tests_name("panpd-core-reg", tests, NULL, NULL);
 }

@@ -45,32 +45,14 @@ static void run_open_basic(pc_t *t)
 
 static void run_open_no_target(pc_t *t)
 {
-    pc_conn *c = pc_connect(t, sender(t), "sender");
-    pbw body = PBW_INIT, f = PBW_INIT;
-    pbw_bytes(&body, 2, t->type, PANP_UUID_LEN);
-    pbw_uint(&body, 3, PANP_USER_FILTER_PER_USER);
-    pbw_uint(&body, 4, PANP_STYLE_UNIDIRECTIONAL);
-    frame_wrap(&f, 5, PANP_BODY_OPEN_CHANNEL, &body);
-    pc_send_pbw_req(c, &f, 5, "OpenChannel without a target");
-    pbw_free(&body);
-    pbw_free(&f);
-    pc_check_error(c, pc_response(c, 5, "PANP-CHAN-2"), PANP_ERR_INVALID_ARGUMENT, false, "PANP-CHAN-2", "open_channel.target");
+    refuse_no_target(pc_connect(t, sender(t), "sender"), PANP_BODY_OPEN_CHANNEL, "PANP-CHAN-2");
 }
 
-static void open_type(pc_t *t, const uint8_t *type)
+/* arg: the type */
+static void run_open_bad_type(pc_t *t)
 {
-    pc_conn *c = pc_connect(t, sender(t), "sender");
-    panp_open_channel o = pc_open_args(pc_server(), type, PANP_USER_FILTER_PER_USER, PANP_STYLE_UNIDIRECTIONAL);
-    pc_open_err(c, &o, PANP_ERR_INVALID_ARGUMENT, "PANP-CHAN-3", "open_channel.notification_type");
+    refuse_type(pc_connect(t, sender(t), "sender"), PANP_BODY_OPEN_CHANNEL, t->def->arg, "PANP-CHAN-3");
 }
-
-static void run_open_nil_type(pc_t *t)
-{
-    static const uint8_t nil[PANP_UUID_LEN];
-    open_type(t, nil);
-}
-
-static void run_open_release_type(pc_t *t) { open_type(t, PANP_TYPE_NOTIFICATION_RELEASE); }
 
 static void run_open_empty_owner(pc_t *t)
 {
@@ -537,9 +519,11 @@ static const pc_case_def CASES[] = {
     CASE("channel.open.basic", "PANP-CHAN-1 PANP-CHAN-10 PANP-TERM-1",
          "channels of both styles on server and printer get distinct non-zero ids; the same connection registers too", run_open_basic),
     CASE("channel.open.no-target", "PANP-CHAN-2", "OpenChannel without a target: INVALID_ARGUMENT open_channel.target", run_open_no_target),
-    CASE("channel.open.type-nil", "PANP-CHAN-3", "the nil UUID: INVALID_ARGUMENT open_channel.notification_type", run_open_nil_type),
-    CASE("channel.open.type-release", "PANP-CHAN-3 PANP-REL-1",
-         "NOTIFICATION_RELEASE: INVALID_ARGUMENT open_channel.notification_type", run_open_release_type),
+    CASE_ARG("channel.open.type-nil", "PANP-CHAN-3", "the nil UUID: INVALID_ARGUMENT open_channel.notification_type",
+             run_open_bad_type, PC_NIL_UUID),
+    CASE_ARG("channel.open.type-release", "PANP-CHAN-3 PANP-REL-1",
+             "NOTIFICATION_RELEASE: INVALID_ARGUMENT open_channel.notification_type", run_open_bad_type,
+             PANP_TYPE_NOTIFICATION_RELEASE),
     CASE("channel.open.empty-job-owner", "PANP-CHAN-4",
          "on_behalf_of with an empty job_owner: INVALID_ARGUMENT open_channel.on_behalf_of.job_owner", run_open_empty_owner),
     CASE("channel.open.plain-user-denied", "PANP-CHAN-5",

@@ -241,29 +241,31 @@ static void run_hello_deadline_silent(pc_t *t) { hello_deadline(t, false); }
 
 /* ---- state machine ---------------------------------------------------------- */
 
+/* An empty body of the case's kind (its arg) with request id 7, which
+ * the broker must refuse with a fatal PROTOCOL_VIOLATION. */
+static void empty_body_is_fatal(pc_conn *c, const char *what_fmt, const char *req)
+{
+    panp_body_kind kind = (panp_body_kind)(uintptr_t)c->t->def->arg;
+    pbw f = PBW_INIT;
+    empty_body_frame(&f, 7, kind);
+    pc_send_pbw_req(c, &f, 7, pc_sprintf(c->t, what_fmt, panp_body_name(kind)));
+    pbw_free(&f);
+    pc_expect_fatal(c, 7, PANP_ERR_PROTOCOL_VIOLATION, req, NULL);
+}
+
 static void run_await_hello_rejects(pc_t *t)
 {
-    panp_body_kind kind = (panp_body_kind)(uintptr_t)t->def->arg;
     pc_conn *c = pc_dial_as(t, pc_who(t, PC_ROLE_PLAIN, 0), "client", 0);
     pc_send_raw(c, PANP_PREFACE, PANP_PREFACE_LEN, "preface");
     c->raw_sent = false;
     c->sent_preface = true;
-    pbw f = PBW_INIT;
-    empty_body_frame(&f, 7, kind);
-    pc_send_pbw_req(c, &f, 7, pc_sprintf(t, "%s before Hello", panp_body_name(kind)));
-    pbw_free(&f);
-    pc_expect_fatal(c, 7, PANP_ERR_PROTOCOL_VIOLATION, "PANP-CONN-2", NULL);
+    empty_body_is_fatal(c, "%s before Hello", "PANP-CONN-2");
 }
 
 static void run_ready_rejects_broker_body(pc_t *t)
 {
-    panp_body_kind kind = (panp_body_kind)(uintptr_t)t->def->arg;
-    pc_conn *c = pc_connect(t, pc_who(t, PC_ROLE_PLAIN, 0), "client");
-    pbw f = PBW_INIT;
-    empty_body_frame(&f, 7, kind);
-    pc_send_pbw_req(c, &f, 7, pc_sprintf(t, "a %s, which only brokers send", panp_body_name(kind)));
-    pbw_free(&f);
-    pc_expect_fatal(c, 7, PANP_ERR_PROTOCOL_VIOLATION, "PANP-CONN-4", NULL);
+    empty_body_is_fatal(pc_connect(t, pc_who(t, PC_ROLE_PLAIN, 0), "client"), "a %s, which only brokers send",
+                        "PANP-CONN-4");
 }
 
 static void run_ready_second_hello(pc_t *t)
@@ -412,6 +414,7 @@ static void run_every_frame_kind(pc_t *t)
     CASE_ARG("state.await-hello.rejects-" body, "PANP-CONN-2 PANP-CONN-1 PANP-ERR-8",                          \
              "a " body " frame before Hello is answered PROTOCOL_VIOLATION (fatal) and the connection closed", \
              run_await_hello_rejects, (const void *)(uintptr_t)(kind))
+#define HELLO_CHECK(check, r, s, hc) CASE_ARG("handshake.check." check, r, s, run_hello_check, &hc)
 #define READY_REJECTS(body, kind)                                                                            \
     CASE_ARG("state.ready.rejects-" body, "PANP-CONN-4 PANP-CONN-1 PANP-WIRE-9",                               \
              "a " body " frame (a body only brokers send) is answered PROTOCOL_VIOLATION (fatal) and closed",  \
@@ -439,30 +442,30 @@ static const pc_case_def CASES[] = {
          "a client offering 1..9 gets version 1", run_version_range),
     CASE("handshake.version-unsupported", "PANP-VER-2 PANP-CONN-9",
          "a client offering 2..3 gets UNSUPPORTED_VERSION, fatal, naming the version field and the range 1", run_version_unsupported),
-    CASE_ARG("handshake.check.request-id-zero", "PANP-CONN-10 PANP-CONN-9",
-             "Hello with request_id 0 (and min_version 0): INVALID_ARGUMENT frame.request_id, fatal", run_hello_check, &HC_RID0),
-    CASE_ARG("handshake.check.min-version-zero", "PANP-CONN-10 PANP-CONN-9",
-             "Hello with min_version 0 (and a bad auth): INVALID_ARGUMENT hello.min_version, fatal", run_hello_check, &HC_MIN0),
-    CASE_ARG("handshake.check.max-below-min", "PANP-CONN-10",
-             "Hello with max_version < min_version: INVALID_ARGUMENT hello.max_version before the version check", run_hello_check, &HC_MAXLOW),
-    CASE_ARG("handshake.check.software-too-long", "PANP-CONN-10 PANP-WIRE-13",
-             "Hello.software of 65 bytes (and a bad auth): INVALID_ARGUMENT hello.software", run_hello_check, &HC_SOFT),
-    CASE_ARG("handshake.check.auth-unspecified", "PANP-CONN-10 PANP-WIRE-16",
-             "Hello.auth 0: INVALID_ARGUMENT hello.auth, fatal", run_hello_check, &HC_AUTH0),
-    CASE_ARG("handshake.check.auth-undefined", "PANP-WIRE-16 PANP-CONN-9",
-             "Hello.auth 9 (no such mechanism): INVALID_ARGUMENT hello.auth, fatal", run_hello_check, &HC_AUTH9),
-    CASE_ARG("handshake.check.token-with-external", "PANP-CONN-10",
-             "EXTERNAL with a token: INVALID_ARGUMENT hello.token, fatal", run_hello_check, &HC_EXT_TOKEN),
+    HELLO_CHECK("request-id-zero", "PANP-CONN-10 PANP-CONN-9",
+                "Hello with request_id 0 (and min_version 0): INVALID_ARGUMENT frame.request_id, fatal", HC_RID0),
+    HELLO_CHECK("min-version-zero", "PANP-CONN-10 PANP-CONN-9",
+                "Hello with min_version 0 (and a bad auth): INVALID_ARGUMENT hello.min_version, fatal", HC_MIN0),
+    HELLO_CHECK("max-below-min", "PANP-CONN-10",
+                "Hello with max_version < min_version: INVALID_ARGUMENT hello.max_version before the version check", HC_MAXLOW),
+    HELLO_CHECK("software-too-long", "PANP-CONN-10 PANP-WIRE-13",
+                "Hello.software of 65 bytes (and a bad auth): INVALID_ARGUMENT hello.software", HC_SOFT),
+    HELLO_CHECK("auth-unspecified", "PANP-CONN-10 PANP-WIRE-16",
+                "Hello.auth 0: INVALID_ARGUMENT hello.auth, fatal", HC_AUTH0),
+    HELLO_CHECK("auth-undefined", "PANP-WIRE-16 PANP-CONN-9",
+                "Hello.auth 9 (no such mechanism): INVALID_ARGUMENT hello.auth, fatal", HC_AUTH9),
+    HELLO_CHECK("token-with-external", "PANP-CONN-10",
+                "EXTERNAL with a token: INVALID_ARGUMENT hello.token, fatal", HC_EXT_TOKEN),
     CASE("handshake.check.token-too-long", "PANP-CONN-10 PANP-WIRE-13",
          "a 513-byte token (and a bad session label): INVALID_ARGUMENT hello.token", run_hello_token_too_long),
-    CASE_ARG("handshake.check.session-label-too-long", "PANP-CONN-10 PANP-WIRE-13",
-             "a 65-byte session label (and a bad max_frame_size): INVALID_ARGUMENT hello.session_label", run_hello_check, &HC_SESSION),
-    CASE_ARG("handshake.check.session-label-utf8", "PANP-WIRE-12",
-             "a session label with truncated UTF-8: INVALID_ARGUMENT hello.session_label", run_hello_check, &HC_SESSION_UTF8),
-    CASE_ARG("handshake.check.max-frame-size-1", "PANP-FRAME-8",
-             "Hello.max_frame_size 1: INVALID_ARGUMENT hello.max_frame_size, fatal", run_hello_check, &HC_FRAME1),
-    CASE_ARG("handshake.check.max-frame-size-4095", "PANP-FRAME-8 PANP-CONN-10",
-             "Hello.max_frame_size 4095 (with an unsupported version): INVALID_ARGUMENT hello.max_frame_size first", run_hello_check, &HC_FRAME4095),
+    HELLO_CHECK("session-label-too-long", "PANP-CONN-10 PANP-WIRE-13",
+                "a 65-byte session label (and a bad max_frame_size): INVALID_ARGUMENT hello.session_label", HC_SESSION),
+    HELLO_CHECK("session-label-utf8", "PANP-WIRE-12",
+                "a session label with truncated UTF-8: INVALID_ARGUMENT hello.session_label", HC_SESSION_UTF8),
+    HELLO_CHECK("max-frame-size-1", "PANP-FRAME-8",
+                "Hello.max_frame_size 1: INVALID_ARGUMENT hello.max_frame_size, fatal", HC_FRAME1),
+    HELLO_CHECK("max-frame-size-4095", "PANP-FRAME-8 PANP-CONN-10",
+                "Hello.max_frame_size 4095 (with an unsupported version): INVALID_ARGUMENT hello.max_frame_size first", HC_FRAME4095),
     CASE("handshake.check.version-before-credentials", "PANP-CONN-10",
          "no common version and credentials that identify nobody: UNSUPPORTED_VERSION comes first", run_hello_version_before_credentials),
     CASE("handshake.check.mechanism-before-credentials", "PANP-CONN-10 PANP-TRANS-7 PANP-TRANS-8",

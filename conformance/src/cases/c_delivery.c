@@ -53,6 +53,35 @@ static void send_and_check(pc_t *t, pc_conn *s, uint64_t ch, recipient *r, size_
 #define AU PANP_USER_FILTER_ALL_USERS
 #define UNI PANP_STYLE_UNIDIRECTIONAL
 #define BIDI PANP_STYLE_BIDIRECTIONAL
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Who sends once in a matrix case, and on what channel. */
+typedef struct sending {
+    const pc_identity *id;
+    const char *label;
+    panp_open_channel open;
+    const char *session; /* the sender's own session label, or NULL */
+} sending;
+
+/* Registers every listener of the matrix, then sends once and checks each;
+ * returns the sender's connection. */
+static pc_conn *matrix(pc_t *t, recipient *r, size_t n, sending from)
+{
+    register_all(t, r, n);
+    pc_hello_opts o = {.session_label = from.session};
+    pc_conn *c = pc_connect_opts(t, from.id, from.label, &o);
+    send_and_check(t, c, pc_open_x(c, &from.open, NULL), r, n);
+    return c;
+}
+
+/* A trusted component's PER_USER channel on the server for a job of owner. */
+static panp_open_channel for_job(pc_t *t, uint32_t job, const char *owner, const char *session)
+{
+    panp_open_channel o = pc_open_args(SRV, t->type, PU, UNI);
+    o.has_on_behalf_of = true;
+    o.on_behalf_of = (panp_job_context){job, owner, session};
+    return o;
+}
 
 static void run_per_user_channel(pc_t *t)
 {
@@ -66,10 +95,7 @@ static void run_per_user_channel(pc_t *t)
         {pc_who(t, PC_ROLE_PRINTER_ADMIN, 0), "printer-admin", SRV, PU, UNI, NULL, NULL, false, "PANP-DLV-7", {0}},
         {pc_who(t, PC_ROLE_TRUSTED, 0), "trusted", SRV, PU, UNI, NULL, NULL, false, "PANP-DLV-7", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_conn *c = pc_connect(t, s, "sender");
-    send_and_check(t, c, pc_open(c, SRV, t->type, PU, UNI), r, n);
+    matrix(t, r, N(r), (sending){s, "sender", pc_open_args(SRV, t->type, PU, UNI), NULL});
 }
 
 static void run_per_user_bidi(pc_t *t)
@@ -81,10 +107,7 @@ static void run_per_user_bidi(pc_t *t)
         {sa, "admin-per-user", SRV, PU, BIDI, NULL, NULL, true, "PANP-DLV-6", {0}},
         {sa, "admin-all-users", SRV, AU, BIDI, NULL, NULL, true, "PANP-DLV-4", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_conn *c = pc_connect(t, s, "sender");
-    send_and_check(t, c, pc_open(c, SRV, t->type, PU, BIDI), r, n);
+    matrix(t, r, N(r), (sending){s, "sender", pc_open_args(SRV, t->type, PU, BIDI), NULL});
 }
 
 static void run_all_users_channel(pc_t *t)
@@ -98,10 +121,7 @@ static void run_all_users_channel(pc_t *t)
         {sa, "admin-all-users", SRV, AU, UNI, NULL, NULL, true, "PANP-DLV-3", {0}},
         {pc_who(t, PC_ROLE_PLAIN, 0), "plain-a-bidi", SRV, PU, BIDI, NULL, NULL, false, "PANP-DLV-2", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_conn *c = pc_connect(t, sa, "server-admin-sender");
-    send_and_check(t, c, pc_open(c, SRV, t->type, AU, UNI), r, n);
+    matrix(t, r, N(r), (sending){sa, "server-admin-sender", pc_open_args(SRV, t->type, AU, UNI), NULL});
 }
 
 static void run_printer_target(pc_t *t)
@@ -114,10 +134,8 @@ static void run_printer_target(pc_t *t)
         {pc_who(t, PC_ROLE_PLAIN, 0), "plain", pc_printer(p), PU, UNI, NULL, NULL, false, "PANP-DLV-7", {0}},
         {pa, "printer-admin-on-server", SRV, PU, UNI, NULL, NULL, false, "PANP-DLV-1", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_conn *c = pc_connect(t, pc_who(t, PC_ROLE_SENDER, 0), "sender");
-    send_and_check(t, c, pc_open(c, pc_printer(p), t->type, PU, UNI), r, n);
+    sending from = {pc_who(t, PC_ROLE_SENDER, 0), "sender", pc_open_args(pc_printer(p), t->type, PU, UNI), NULL};
+    matrix(t, r, N(r), from);
 }
 
 static void run_printer_admin_all_users(pc_t *t)
@@ -129,10 +147,7 @@ static void run_printer_admin_all_users(pc_t *t)
         {pc_who(t, PC_ROLE_PLAIN, 1), "plain-other-printer", pc_printer(pc_nonadmin_printer(t, pa)), PU, UNI, NULL, NULL,
          false, "PANP-DLV-1", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_conn *c = pc_connect(t, pa, "printer-admin-sender");
-    send_and_check(t, c, pc_open(c, pc_printer(p), t->type, AU, UNI), r, n);
+    matrix(t, r, N(r), (sending){pa, "printer-admin-sender", pc_open_args(pc_printer(p), t->type, AU, UNI), NULL});
 }
 
 static void run_on_behalf_of(pc_t *t)
@@ -145,13 +160,7 @@ static void run_on_behalf_of(pc_t *t)
         {pc_who(t, PC_ROLE_SENDER, 0), "sender", SRV, PU, UNI, NULL, NULL, false, "PANP-DLV-7", {0}},
         {pc_who(t, PC_ROLE_SERVER_ADMIN, 0), "server-admin", SRV, PU, UNI, NULL, NULL, true, "PANP-DLV-6", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_conn *c = pc_connect(t, tr, "trusted");
-    panp_open_channel o = pc_open_args(SRV, t->type, PU, UNI);
-    o.has_on_behalf_of = true;
-    o.on_behalf_of = (panp_job_context){99, owner->user, ""};
-    send_and_check(t, c, pc_open_x(c, &o, NULL), r, n);
+    matrix(t, r, N(r), (sending){tr, "trusted", for_job(t, 99, owner->user, ""), NULL});
 }
 
 static void run_target_match(pc_t *t)
@@ -163,13 +172,11 @@ static void run_target_match(pc_t *t)
         {s, "on-p0", pc_printer(p0), PU, UNI, NULL, NULL, true, "PANP-DLV-1", {0}},
         {s, "on-p1", pc_printer(p1), PU, UNI, NULL, NULL, false, "PANP-DLV-1", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_conn *c = pc_connect(t, s, "sender");
-    send_and_check(t, c, pc_open(c, pc_printer(p0), t->type, PU, UNI), r, n);
+    sending from = {s, "sender", pc_open_args(pc_printer(p0), t->type, PU, UNI), NULL};
+    pc_conn *c = matrix(t, r, N(r), from);
     r[0].receives = true; /* and the other way round: a server channel reaches the server registration only */
     r[1].receives = false;
-    send_and_check(t, c, pc_open(c, SRV, t->type, PU, UNI), r, n);
+    send_and_check(t, c, pc_open(c, SRV, t->type, PU, UNI), r, N(r));
 }
 
 static void run_type_style_match(pc_t *t)
@@ -182,10 +189,7 @@ static void run_type_style_match(pc_t *t)
         {sa, "admin-other-type", SRV, AU, UNI, t->type2, NULL, false, "PANP-DLV-2", {0}},
         {sa, "admin-other-style", SRV, AU, BIDI, NULL, NULL, false, "PANP-DLV-2", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_conn *c = pc_connect(t, s, "sender");
-    send_and_check(t, c, pc_open(c, SRV, t->type, PU, UNI), r, n);
+    matrix(t, r, N(r), (sending){s, "sender", pc_open_args(SRV, t->type, PU, UNI), NULL});
 }
 
 static void run_session_narrowing(pc_t *t)
@@ -198,13 +202,7 @@ static void run_session_narrowing(pc_t *t)
         {pc_who(t, PC_ROLE_SERVER_ADMIN, 0), "admin-tty2", SRV, PU, UNI, NULL, "tty2", true, "PANP-DLV-6", {0}},
         {pc_who(t, PC_ROLE_PLAIN, 1), "other-tty1", SRV, PU, UNI, NULL, "tty1", false, "PANP-DLV-9", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_conn *c = pc_connect(t, tr, "trusted");
-    panp_open_channel o = pc_open_args(SRV, t->type, PU, UNI);
-    o.has_on_behalf_of = true;
-    o.on_behalf_of = (panp_job_context){7, owner->user, "tty1"};
-    send_and_check(t, c, pc_open_x(c, &o, NULL), r, n);
+    matrix(t, r, N(r), (sending){tr, "trusted", for_job(t, 7, owner->user, "tty1"), NULL});
 }
 
 static void run_session_label_without_job(pc_t *t)
@@ -214,11 +212,7 @@ static void run_session_label_without_job(pc_t *t)
         {s, "labelled", SRV, PU, UNI, NULL, "tty9", true, "PANP-DLV-5", {0}},
         {pc_who(t, PC_ROLE_PLAIN, 0), "other-labelled", SRV, PU, UNI, NULL, "tty9", false, "PANP-DLV-9", {0}},
     };
-    size_t n = sizeof(r) / sizeof(r[0]);
-    register_all(t, r, n);
-    pc_hello_opts o = {.session_label = "tty9"};
-    pc_conn *c = pc_connect_opts(t, s, "sender-labelled", &o);
-    send_and_check(t, c, pc_open(c, SRV, t->type, PU, UNI), r, n);
+    matrix(t, r, N(r), (sending){s, "sender-labelled", pc_open_args(SRV, t->type, PU, UNI), "tty9"});
 }
 
 static void run_isolation_several_senders(pc_t *t)
@@ -233,9 +227,7 @@ static void run_isolation_several_senders(pc_t *t)
     pc_conn *c = pc_connect(t, tr, "trusted");
     uint64_t ch[2];
     for (int i = 0; i < 2; i++) {
-        panp_open_channel o = pc_open_args(SRV, t->type, PU, UNI);
-        o.has_on_behalf_of = true;
-        o.on_behalf_of = (panp_job_context){(uint32_t)(100 + i), owners[i]->user, ""};
+        panp_open_channel o = for_job(t, (uint32_t)(100 + i), owners[i]->user, "");
         ch[i] = pc_open_x(c, &o, NULL);
     }
     for (int round = 0; round < 5; round++)

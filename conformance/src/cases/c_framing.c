@@ -496,6 +496,7 @@ static void run_any_order_and_defaults(pc_t *t)
 
 #define MAL(n, r, s, m) CASE_ARG("wire.malformed." n, r " PANP-WIRE-9 PANP-ERR-8", s, run_malformed, &m)
 #define FLD(n, r, s, m) CASE_ARG("wire.field." n, r " PANP-ERR-9", s, run_malformed, &m)
+#define ORDER(n, s, m) CASE_ARG("wire.order." n, "PANP-WIRE-18 PANP-ERR-9", s, run_malformed, &m)
 
 static const pc_case_def CASES[] = {
     CASE("frame.split-at-every-byte", "PANP-FRAME-1",
@@ -565,12 +566,9 @@ static const pc_case_def CASES[] = {
     FLD("enum-zero-filter", "PANP-WIRE-16", "user_filter absent (0): INVALID_ARGUMENT register.user_filter", F_FILTER0),
     FLD("enum-zero-style", "PANP-WIRE-16", "style absent (0): INVALID_ARGUMENT register.style", F_STYLE0),
     FLD("enum-undefined-style", "PANP-WIRE-16", "style 9: INVALID_ARGUMENT register.style", F_STYLE9),
-    CASE_ARG("wire.order.target-before-type", "PANP-WIRE-18 PANP-ERR-9",
-             "empty Target and a 3-byte type: the target (field 1) is reported", run_malformed, &O_TARGET_TYPE),
-    CASE_ARG("wire.order.type-before-style", "PANP-WIRE-18 PANP-ERR-9",
-             "a 3-byte type and style 9: the type (field 2) is reported", run_malformed, &O_TYPE_STYLE),
-    CASE_ARG("wire.order.filter-before-client-state", "PANP-WIRE-18 PANP-ERR-9",
-             "user_filter 7 and a 200-byte client_state: the filter (field 3) is reported", run_malformed, &O_FILTER_STATE),
+    ORDER("target-before-type", "empty Target and a 3-byte type: the target (field 1) is reported", O_TARGET_TYPE),
+    ORDER("type-before-style", "a 3-byte type and style 9: the type (field 2) is reported", O_TYPE_STYLE),
+    ORDER("filter-before-client-state", "user_filter 7 and a 200-byte client_state: the filter (field 3) is reported", O_FILTER_STATE),
     CASE("wire.order.request-id-before-fields", "PANP-WIRE-18 PANP-CONN-15",
          "request_id 0 and a 3-byte type: frame.request_id is reported", run_rid0_first),
     CASE("wire.accept.unknown-fields", "PANP-WIRE-10 PANP-WIRE-2",

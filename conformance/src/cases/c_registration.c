@@ -47,32 +47,14 @@ static void run_handles_unique(pc_t *t)
 
 static void run_register_no_target(pc_t *t)
 {
-    pc_conn *c = pc_connect(t, plain(t), "listener");
-    pbw reg = PBW_INIT, f = PBW_INIT;
-    pbw_bytes(&reg, F_REG_TYPE, t->type, PANP_UUID_LEN);
-    pbw_uint(&reg, F_REG_FILTER, PANP_USER_FILTER_PER_USER);
-    pbw_uint(&reg, F_REG_STYLE, PANP_STYLE_UNIDIRECTIONAL);
-    frame_wrap(&f, 5, PANP_BODY_REGISTER, &reg);
-    pc_send_pbw_req(c, &f, 5, "Register without a target");
-    pbw_free(&reg);
-    pbw_free(&f);
-    pc_check_error(c, pc_response(c, 5, "PANP-REG-2"), PANP_ERR_INVALID_ARGUMENT, false, "PANP-REG-2", "register.target");
+    refuse_no_target(pc_connect(t, plain(t), "listener"), PANP_BODY_REGISTER, "PANP-REG-2");
 }
 
-static void register_type(pc_t *t, const uint8_t *type)
+/* arg: the type */
+static void run_register_bad_type(pc_t *t)
 {
-    pc_conn *c = pc_connect(t, plain(t), "listener");
-    panp_register r = pc_reg_args(pc_server(), type, PANP_USER_FILTER_PER_USER, PANP_STYLE_UNIDIRECTIONAL);
-    pc_register_err(c, &r, PANP_ERR_INVALID_ARGUMENT, "PANP-REG-3", "register.notification_type");
+    refuse_type(pc_connect(t, plain(t), "listener"), PANP_BODY_REGISTER, t->def->arg, "PANP-REG-3");
 }
-
-static void run_register_nil_type(pc_t *t)
-{
-    static const uint8_t nil[PANP_UUID_LEN];
-    register_type(t, nil);
-}
-
-static void run_register_release_type(pc_t *t) { register_type(t, PANP_TYPE_NOTIFICATION_RELEASE); }
 
 static void run_register_absent_printer(pc_t *t)
 {
@@ -663,9 +645,11 @@ static const pc_case_def CASES[] = {
     CASE("register.handles-unique", "PANP-REG-10 PANP-REG-9",
          "every live registration on two connections has a different handle", run_handles_unique),
     CASE("register.no-target", "PANP-REG-2", "Register without a target: INVALID_ARGUMENT register.target", run_register_no_target),
-    CASE("register.type-nil", "PANP-REG-3", "the nil UUID as type: INVALID_ARGUMENT register.notification_type", run_register_nil_type),
-    CASE("register.type-release", "PANP-REG-3 PANP-REL-1",
-         "NOTIFICATION_RELEASE as type: INVALID_ARGUMENT register.notification_type", run_register_release_type),
+    CASE_ARG("register.type-nil", "PANP-REG-3", "the nil UUID as type: INVALID_ARGUMENT register.notification_type",
+             run_register_bad_type, PC_NIL_UUID),
+    CASE_ARG("register.type-release", "PANP-REG-3 PANP-REL-1",
+             "NOTIFICATION_RELEASE as type: INVALID_ARGUMENT register.notification_type", run_register_bad_type,
+             PANP_TYPE_NOTIFICATION_RELEASE),
     CASE("register.absent-printer", "PANP-REG-4", "an unknown printer: NOT_FOUND register.target.printer", run_register_absent_printer),
     CASE("register.printer-name-exact", "PANP-TERM-2",
          "printer names match byte for byte: a name differing only in case is NOT_FOUND", run_printer_name_exact),

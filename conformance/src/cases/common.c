@@ -77,6 +77,38 @@ void reg_frame_begin(pbw *reg, const uint8_t *type)
     pbw_free(&target);
 }
 
+const uint8_t PC_NIL_UUID[PANP_UUID_LEN] = {0};
+
+static const char *body_field(panp_body_kind kind) { return kind == PANP_BODY_REGISTER ? "register" : "open_channel"; }
+
+void refuse_no_target(pc_conn *c, panp_body_kind kind, const char *req)
+{
+    pc_t *t = c->t;
+    pbw body = PBW_INIT, f = PBW_INIT;
+    pbw_bytes(&body, F_REG_TYPE, t->type, PANP_UUID_LEN);
+    pbw_uint(&body, F_REG_FILTER, PANP_USER_FILTER_PER_USER);
+    pbw_uint(&body, F_REG_STYLE, PANP_STYLE_UNIDIRECTIONAL);
+    frame_wrap(&f, 5, (uint32_t)kind, &body);
+    const char *title = kind == PANP_BODY_REGISTER ? "Register" : "OpenChannel";
+    pc_send_pbw_req(c, &f, 5, pc_sprintf(t, "%s without a target", title));
+    pbw_free(&body);
+    pbw_free(&f);
+    pc_check_error(c, pc_response(c, 5, req), PANP_ERR_INVALID_ARGUMENT, false, req,
+                   pc_sprintf(t, "%s.target", body_field(kind)));
+}
+
+void refuse_type(pc_conn *c, panp_body_kind kind, const uint8_t *type, const char *req)
+{
+    const char *field = pc_sprintf(c->t, "%s.notification_type", body_field(kind));
+    if (kind == PANP_BODY_REGISTER) {
+        panp_register r = pc_reg_args(pc_server(), type, PANP_USER_FILTER_PER_USER, PANP_STYLE_UNIDIRECTIONAL);
+        pc_register_err(c, &r, PANP_ERR_INVALID_ARGUMENT, req, field);
+    } else {
+        panp_open_channel o = pc_open_args(pc_server(), type, PANP_USER_FILTER_PER_USER, PANP_STYLE_UNIDIRECTIONAL);
+        pc_open_err(c, &o, PANP_ERR_INVALID_ARGUMENT, req, field);
+    }
+}
+
 char *filler(pc_t *t, size_t n, char ch)
 {
     char *s = pc_alloc(t, n + 1);

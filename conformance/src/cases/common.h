@@ -59,6 +59,17 @@ void empty_body_frame(pbw *frame, uint64_t rid, panp_body_kind kind);
 void reg_frame_begin(pbw *reg, const uint8_t *type);
 void frame_wrap(pbw *frame, uint64_t rid, uint32_t body_field, const pbw *body);
 
+/* Register and OpenChannel share their first fields (target, type, user
+ * filter, style) and the rules on them.  kind is PANP_BODY_REGISTER or
+ * PANP_BODY_OPEN_CHANNEL; the Error must name the field under the body's
+ * name ("register.target", "open_channel.target"). */
+/* The body without a target (request id 5): INVALID_ARGUMENT <body>.target. */
+void refuse_no_target(pc_conn *c, panp_body_kind kind, const char *req);
+/* The body with this type: INVALID_ARGUMENT <body>.notification_type. */
+void refuse_type(pc_conn *c, panp_body_kind kind, const uint8_t *type, const char *req);
+/* The nil UUID: never a notification type. */
+extern const uint8_t PC_NIL_UUID[PANP_UUID_LEN];
+
 bool is_tcp(const pc_t *t);
 /* An IPv4 address of this host that is not loopback (text), or false. */
 bool pc_other_local_address(char *out, size_t cap);

@@ -19,12 +19,18 @@ static const uint8_t HANDLE1[16] = {0x5a, 0x1e, 0x9c, 0x03, 0x77, 0xd2, 0x41, 0x
 
 static const char *type_text(pc_t *t) { return cs_uuid(t, t->type); }
 
+/* A register command for the case's type; returns its id. */
+static uint64_t cmd_register(cs_state *cs, const char *label, const char *filter, const char *style)
+{
+    return cs_cmd(cs, "register", "\"reg\":\"%s\",\"type\":\"%s\",\"filter\":\"%s\",\"style\":\"%s\"", label,
+                  type_text(cs->t), filter, style);
+}
+
 /* register command answered with Registered(HANDLE1 + n). */
 static void do_register(cs_state *cs, pc_conn *b, const char *label, const char *style, uint8_t n)
 {
     pc_t *t = cs->t;
-    uint64_t id = cs_cmd(cs, "register", "\"reg\":\"%s\",\"type\":\"%s\",\"filter\":\"PER_USER\",\"style\":\"%s\"", label,
-                         type_text(t), style);
+    uint64_t id = cmd_register(cs, label, "PER_USER", style);
     const panp_frame *r = cs_await_request(b, PANP_BODY_REGISTER, "PANP-TYPE-1");
     if (!panp_bytes_is_uuid(r->body.register_listener.notification_type, t->type))
         pc_fail(t, "PANP-TYPE-1", "the type's 16 bytes in text order", "%s", pc_frame_text(t, r));
@@ -64,6 +70,20 @@ static void send_notify(cs_state *cs, pc_conn *b, uint8_t reg, uint64_t chan, ui
                                   .has_sender = true, .sender = {"sender", 0, ""}, .target = pc_server(),
                                   .payload = pc_s("hello")};
     pc_send(b, &n);
+}
+
+static void send_closed(pc_conn *b, panp_channel_closed cc)
+{
+    panp_frame f = {.kind = PANP_BODY_CHANNEL_CLOSED, .body.channel_closed = cc};
+    pc_send(b, &f);
+}
+
+/* The client reported a peer death: reason PEER_GONE, with NOTIFICATION_RELEASE. */
+static void check_release(pc_t *t, const pj_value *closed, const char *req, const char *expected)
+{
+    if (!cs_str_is(closed, "reason", "PEER_GONE") || !pj_get_bool(closed, "release", false))
+        pc_fail(t, req, expected, "reason %s, release %d", pj_get_str(closed, "reason", "?"),
+                pj_get_bool(closed, "release", false));
 }
 
 /* sync command answered with Pong. */
@@ -106,10 +126,11 @@ static void run_wrong_preface(pc_t *t)
     cs_state *cs = cs_start(t);
     uint64_t id = cs_cmd(cs, "connect", "%s", cs_broker_fields(cs));
     pc_conn *b = cs_accept(cs, "PANP-PREF-1");
-    cs_await_hello(b, "PANP-PREF-1");
+    const panp_frame *h = cs_await_hello(b, "PANP-PREF-1");
     pc_send_raw(b, "\x89PANQ\r\n\x1a", 8, "a wrong preface");
+    /* a Welcome the client would otherwise accept: only the preface is wrong */
     panp_frame w = {.kind = PANP_BODY_WELCOME, .body.welcome = {.version = 1}};
-    cs_respond(b, cs->hello_rid, &w);
+    cs_respond(b, h->request_id, &w);
     pc_await_eof(b, -1, "PANP-PREF-5", "the client closing the connection after a wrong preface");
     pc_assert_none(b, NULL, NULL, "PANP-PREF-5", "any frame after the wrong preface");
     cs_not_ok(cs, id, "PANP-PREF-5");
@@ -180,8 +201,7 @@ static void run_unknown_fields(pc_t *t)
     pbw_free(&f);
     b->limits = l;
     cs_ok(cs, id, "PANP-CLI-1");
-    uint64_t rid = cs_cmd(cs, "register", "\"reg\":\"r1\",\"type\":\"%s\",\"filter\":\"PER_USER\",\"style\":\"UNIDIRECTIONAL\"",
-                          type_text(t));
+    uint64_t rid = cmd_register(cs, "r1", "PER_USER", "UNIDIRECTIONAL");
     const panp_frame *r = cs_await_request(b, PANP_BODY_REGISTER, "PANP-CLI-1");
     panp_frame ok = {.request_id = r->request_id, .kind = PANP_BODY_REGISTERED, .body.registered = {handle_n(t, 1), 0}};
     send_with_unknowns(b, &ok, "Registered with unknown fields");
@@ -229,8 +249,7 @@ static void run_error_keeps_connection(pc_t *t)
     cs_state *cs = cs_start(t);
     pc_conn *b = cs_connect(cs, NULL);
     do_register(cs, b, "r1", "UNIDIRECTIONAL", 1);
-    uint64_t id = cs_cmd(cs, "register", "\"reg\":\"r2\",\"type\":\"%s\",\"filter\":\"ALL_USERS\",\"style\":\"UNIDIRECTIONAL\"",
-                         type_text(t));
+    uint64_t id = cmd_register(cs, "r2", "ALL_USERS", "UNIDIRECTIONAL");
     const panp_frame *r = cs_await_request(b, PANP_BODY_REGISTER, "PANP-CLI-9");
     panp_frame e = {.kind = PANP_BODY_ERROR,
                     .body.error = {PANP_ERR_ACCESS_DENIED, "register.user_filter: not an administrator", "register.user_filter", false}};
@@ -251,8 +270,7 @@ static void run_fatal_error(pc_t *t)
     panp_frame e = {.kind = PANP_BODY_ERROR, .body.error = {PANP_ERR_PROTOCOL_VIOLATION, "frame: broken", "frame", true}};
     cs_respond(b, p->request_id, &e);
     cs_not_ok(cs, id, "PANP-CLI-8");
-    uint64_t id2 = cs_cmd(cs, "register", "\"reg\":\"r1\",\"type\":\"%s\",\"filter\":\"PER_USER\",\"style\":\"UNIDIRECTIONAL\"",
-                          type_text(t));
+    uint64_t id2 = cmd_register(cs, "r1", "PER_USER", "UNIDIRECTIONAL");
     cs_not_ok(cs, id2, "PANP-CLI-8");
     assert_client_silent(b, "PANP-CLI-8", "a frame after a fatal Error");
 }
@@ -276,8 +294,7 @@ static void run_events_before_response(pc_t *t)
     cs_state *cs = cs_start(t);
     pc_conn *b = cs_connect(cs, NULL);
     do_register(cs, b, "r1", "UNIDIRECTIONAL", 1);
-    uint64_t id = cs_cmd(cs, "register", "\"reg\":\"r2\",\"type\":\"%s\",\"filter\":\"PER_USER\",\"style\":\"BIDIRECTIONAL\"",
-                         type_text(t));
+    uint64_t id = cmd_register(cs, "r2", "PER_USER", "BIDIRECTIONAL");
     const panp_frame *r = cs_await_request(b, PANP_BODY_REGISTER, "PANP-CLI-7");
     send_notify(cs, b, 1, 31, 0, 1);
     /* the event must reach the application while the Register is pending */
@@ -318,8 +335,7 @@ static void run_close_crossing_sender(pc_t *t)
     uint64_t id = cs_cmd(cs, "close", "\"chan\":\"c1\"");
     const panp_frame *c = cs_await_request(b, PANP_BODY_CLOSE_CHANNEL, "PANP-CLI-10");
     /* the winner closed first: its ChannelClosed crosses our close */
-    panp_frame cc = {.kind = PANP_BODY_CHANNEL_CLOSED, .body.channel_closed = {.channel_id = 5151, .reason = PANP_CLOSE_REASON_CLOSED_BY_LISTENER}};
-    pc_send(b, &cc);
+    send_closed(b, (panp_channel_closed){.channel_id = 5151, .reason = PANP_CLOSE_REASON_CLOSED_BY_LISTENER});
     panp_frame e = {.kind = PANP_BODY_ERROR,
                     .body.error = {PANP_ERR_CHANNEL_ALREADY_CLOSED, "close_channel.channel_id: already closed", "close_channel.channel_id", false}};
     cs_respond(b, c->request_id, &e);
@@ -338,10 +354,8 @@ static void run_close_crossing_listener(pc_t *t)
     cs_event(cs, "notify", "conversation", "7001", -1, "PANP-CLI-7");
     uint64_t id = cs_cmd(cs, "close", "\"conversation\":\"7001\"");
     const panp_frame *c = cs_await_request(b, PANP_BODY_CLOSE_CHANNEL, "PANP-CLI-10");
-    panp_frame cc = {.kind = PANP_BODY_CHANNEL_CLOSED};
-    cc.body.channel_closed = (panp_channel_closed){.channel_id = 61, .conversation_id = 7001, .registration = handle_n(t, 1),
-                                                   .reason = PANP_CLOSE_REASON_ANSWERED_BY_ANOTHER};
-    pc_send(b, &cc);
+    send_closed(b, (panp_channel_closed){.channel_id = 61, .conversation_id = 7001, .registration = handle_n(t, 1),
+                                         .reason = PANP_CLOSE_REASON_ANSWERED_BY_ANOTHER});
     panp_frame res = {.kind = PANP_BODY_CHANNEL_CLOSE_RESULT, .body.channel_close_result = {PANP_CLOSE_OUTCOME_ACQUIRED_BY_ANOTHER}};
     cs_respond(b, c->request_id, &res);
     cs_ok(cs, id, "PANP-CLI-10");
@@ -356,10 +370,8 @@ static void run_question_not_queued(pc_t *t)
     cs_state *cs = cs_start(t);
     pc_conn *b = cs_connect(cs, NULL);
     do_register(cs, b, "r1", "BIDIRECTIONAL", 1);
-    panp_frame cc = {.kind = PANP_BODY_CHANNEL_CLOSED};
-    cc.body.channel_closed = (panp_channel_closed){.channel_id = 62, .conversation_id = 7002, .registration = handle_n(t, 1),
-                                                   .reason = PANP_CLOSE_REASON_SLOW_CONSUMER};
-    pc_send(b, &cc);
+    send_closed(b, (panp_channel_closed){.channel_id = 62, .conversation_id = 7002, .registration = handle_n(t, 1),
+                                         .reason = PANP_CLOSE_REASON_SLOW_CONSUMER});
     cs_event(cs, "closed", "conversation", "7002", -1, "PANP-CLI-11");
     do_sync(cs, b, "PANP-CLI-11");
 }
@@ -374,19 +386,15 @@ static void broker_vanishes(pc_t *t, bool reset)
     send_notify(cs, b, 1, 63, 7003, 1);
     cs_event(cs, "notify", "conversation", "7003", -1, "PANP-CLI-7");
     /* c2 was closed by the broker before: no second report for it */
-    panp_frame cc = {.kind = PANP_BODY_CHANNEL_CLOSED, .body.channel_closed = {.channel_id = 8002, .reason = PANP_CLOSE_REASON_CLOSED_BY_LISTENER}};
-    pc_send(b, &cc);
+    send_closed(b, (panp_channel_closed){.channel_id = 8002, .reason = PANP_CLOSE_REASON_CLOSED_BY_LISTENER});
     cs_event(cs, "closed", "chan", "c2", -1, "PANP-CLI-7");
     do_sync(cs, b, "PANP-KA-1");
     if (reset) pc_abort(b);
     else pc_close(b);
     const pj_value *c1 = cs_event(cs, "closed", "chan", "c1", -1, "PANP-CLI-12");
     const pj_value *cv = cs_event(cs, "closed", "conversation", "7003", -1, "PANP-CLI-12");
-    const pj_value *both[] = {c1, cv};
-    for (int i = 0; i < 2; i++)
-        if (!cs_str_is(both[i], "reason", "PEER_GONE") || !pj_get_bool(both[i], "release", false))
-            pc_fail(t, "PANP-CLI-12", "ChannelClosed(PEER_GONE) with NOTIFICATION_RELEASE", "reason %s, release %d",
-                    pj_get_str(both[i], "reason", "?"), pj_get_bool(both[i], "release", false));
+    check_release(t, c1, "PANP-CLI-12", "ChannelClosed(PEER_GONE) with NOTIFICATION_RELEASE");
+    check_release(t, cv, "PANP-CLI-12", "ChannelClosed(PEER_GONE) with NOTIFICATION_RELEASE");
     cs_event(cs, "registration_ended", "reg", "r1", -1, "PANP-CLI-12");
     if (count_events(cs, "closed", "chan", "c2") != 1)
         pc_fail(t, "PANP-CLI-12", "no second report for a channel already closed", "%zu reports",
@@ -398,14 +406,10 @@ static void run_release_from_broker(pc_t *t)
     cs_state *cs = cs_start(t);
     pc_conn *b = cs_connect(cs, NULL);
     do_open(cs, b, "c1", "BIDIRECTIONAL", 8101);
-    panp_frame cc = {.kind = PANP_BODY_CHANNEL_CLOSED};
-    cc.body.channel_closed = (panp_channel_closed){.channel_id = 8101, .reason = PANP_CLOSE_REASON_PEER_GONE,
-                                                   .notification_type = pc_uuid(PANP_TYPE_NOTIFICATION_RELEASE)};
-    pc_send(b, &cc);
+    send_closed(b, (panp_channel_closed){.channel_id = 8101, .reason = PANP_CLOSE_REASON_PEER_GONE,
+                                         .notification_type = pc_uuid(PANP_TYPE_NOTIFICATION_RELEASE)});
     const pj_value *e = cs_event(cs, "closed", "chan", "c1", -1, "PANP-CLI-7");
-    if (!cs_str_is(e, "reason", "PEER_GONE") || !pj_get_bool(e, "release", false))
-        pc_fail(t, "PANP-CLI-7", "the ChannelClosed(PEER_GONE, NOTIFICATION_RELEASE) delivered as such", "reason %s, release %d",
-                pj_get_str(e, "reason", "?"), pj_get_bool(e, "release", false));
+    check_release(t, e, "PANP-CLI-7", "the ChannelClosed(PEER_GONE, NOTIFICATION_RELEASE) delivered as such");
     do_sync(cs, b, "PANP-CLI-7");
 }
 
