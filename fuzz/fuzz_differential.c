@@ -11,10 +11,11 @@
  *    same bytes.
  * Debian's runtimes are not coverage-instrumented, so libFuzzer cannot see
  * inside them; this target is what still compares their behaviour.
- * It also holds the received-Notify fast path (codec/src/fastpath.h) to the
- * full path it short-cuts, with each backend: what the fast path takes the
- * full path accepts, with an equal view and status, and the decode that
- * combines them answers exactly what the full path answers.
+ * It also holds the one-pass fast path for received Notify and Send frames
+ * (codec/src/fastpath.h) to the full path it short-cuts, with each backend:
+ * what the fast path takes the full path accepts, with an equal view and
+ * status, and the decode that combines them answers exactly what the full
+ * path answers.
  */
 #include <string.h>
 

@@ -182,15 +182,15 @@ bool codec_decode_fast(const panp_decode_opts *opts, panp_phase phase, const uin
                        size_t len, panp_frame **out, panp_status *st)
 {
     panp_decode_opts o = resolve(opts);
-    fastpath_notify fn;
+    fastpath_frame ff;
     if (!backend_ok(o.backend) || !buf || len > o.max_frame_size ||
-        !fastpath_notify_scan(buf, len, o.peer, phase, &fn))
+        !fastpath_scan(buf, len, o.peer, phase, &ff))
         return false;
-    decoded *d = malloc(sizeof *d + fastpath_notify_storage(&fn));
+    decoded *d = malloc(sizeof *d + ff.storage);
     if (!d) /* the full path reports it */
         return false;
     d->chunks = NULL;
-    fastpath_notify_build(&fn, (uint8_t *)d->storage, &d->frame);
+    fastpath_build(&ff, (uint8_t *)d->storage, &d->frame);
     if (st)
         status_ok(st, d->frame.request_id);
     *out = &d->frame;
