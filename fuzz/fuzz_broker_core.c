@@ -1286,7 +1286,11 @@ static int op_request(world *w, int ci, fz_in *in, uint8_t op)
     default: /* Goodbye: a notice, no answer */
         f.kind = PANP_BODY_GOODBYE;
         f.body.goodbye = (panp_goodbye){PANP_GOODBYE_CLIENT_DONE, "bye"};
-        if (send_frame(w, ci, &f, inject) && c->ready)
+        /* After raw bytes the core may still be inside a frame they began,
+         * and take these bytes as more of it: only an in-step stream is
+         * known to have said goodbye.  (If the core did end the connection,
+         * after_step() sees it stop reading.) */
+        if (send_frame(w, ci, &f, inject) && c->ready && !c->raw)
             mark_dead(w, ci);
         return -1;
     }
