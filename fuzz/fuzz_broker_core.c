@@ -320,12 +320,16 @@ static bool unresolved(world *w, uint64_t id)
 
 /* ---- sending -------------------------------------------------------------------- */
 
-static void push_req(hconn *c, const req *r)
+static void push_req(world *w, hconn *c, const req *r)
 {
-    if (c->qn < MAXQ)
+    if (c->qn < MAXQ) {
         c->q[c->qn++] = *r;
-    else
-        c->raw = true; /* the harness lost count: stop matching */
+        return;
+    }
+    /* The harness lost count: stop matching this connection's answers,
+     * and so stop knowing every channel id (an unmatched ChannelOpened
+     * names a channel whose events will come). */
+    c->raw = w->any_raw = true;
 }
 
 /* Encodes f (delimited) and feeds it to the core, or, with inject, hands
@@ -362,7 +366,7 @@ static void request(world *w, int ci, panp_frame *f, req *r, bool inject, bool r
     r->step = w->step;
     /* Queued before sending: the answer comes back inside the call. */
     size_t before = c->qn;
-    push_req(c, r);
+    push_req(w, c, r);
     if (!send_frame(w, ci, f, inject))
         c->qn = before;
 }
