@@ -145,8 +145,41 @@ static panp_error_code ok(panp_status *st)
     return PANP_ERR_UNSPECIFIED;
 }
 
-panp_error_code panp_notify_encode_shared(const panp_notify *n, uint8_t *buf, size_t cap,
-                                          size_t *needed, panp_status *st)
+static void put_shared(out *o, const panp_notify *n)
+{
+    put_u(o, 4, n->channel_id);
+    put_u(o, 5, n->sequence);
+    put_b(o, 6, n->notification_type);
+    put_u(o, 7, (uint64_t)(int64_t)n->style);
+    if (n->has_sender) {
+        put_tag(o, 8, 2);
+        put_varint(o, sender_size(&n->sender));
+        put_s(o, 1, n->sender.user);
+        put_u(o, 2, n->sender.job_id);
+        put_s(o, 3, n->sender.job_owner);
+    }
+    if (n->target.kind == PANP_TARGET_SERVER || n->target.kind == PANP_TARGET_PRINTER) {
+        put_tag(o, 9, 2);
+        put_varint(o, target_inner(&n->target));
+        if (n->target.kind == PANP_TARGET_SERVER)
+            put_len(o, 1, NULL, 0);
+        else
+            put_len(o, 2, n->target.printer, str_len(n->target.printer));
+    }
+    put_b(o, 10, n->payload);
+}
+
+static void put_fields(out *o, const panp_notify *n)
+{
+    put_b(o, 1, n->registration);
+    put_u(o, 2, n->conversation_id);
+    put_b(o, 3, n->client_state);
+}
+
+/* What both parts do: validate the part's own fields (head: 1-3 and the
+ * conversation id against the style), size them, write them. */
+static panp_error_code encode_part(const panp_notify *n, bool head, uint8_t *buf, size_t cap,
+                                   size_t *needed, panp_status *st)
 {
     size_t dummy;
     if (!needed)
@@ -154,36 +187,26 @@ panp_error_code panp_notify_encode_shared(const panp_notify *n, uint8_t *buf, si
     *needed = 0;
     if (!n)
         return panp_status_set(st, PANP_ERR_INVALID_ARGUMENT, SIZE_MAX, "", "NULL notify");
-    panp_error_code rc = validate_notify_part(n, false, st);
+    panp_error_code rc = validate_notify_part(n, head, st);
     if (rc)
         return rc;
-    *needed = shared_size(n);
+    *needed = head ? head_fields_size(n) : shared_size(n);
     if (!buf || cap < *needed)
         return short_buffer(st);
     out o = {buf};
-    put_u(&o, 4, n->channel_id);
-    put_u(&o, 5, n->sequence);
-    put_b(&o, 6, n->notification_type);
-    put_u(&o, 7, (uint64_t)(int64_t)n->style);
-    if (n->has_sender) {
-        put_tag(&o, 8, 2);
-        put_varint(&o, sender_size(&n->sender));
-        put_s(&o, 1, n->sender.user);
-        put_u(&o, 2, n->sender.job_id);
-        put_s(&o, 3, n->sender.job_owner);
-    }
-    if (n->target.kind == PANP_TARGET_SERVER || n->target.kind == PANP_TARGET_PRINTER) {
-        put_tag(&o, 9, 2);
-        put_varint(&o, target_inner(&n->target));
-        if (n->target.kind == PANP_TARGET_SERVER)
-            put_len(&o, 1, NULL, 0);
-        else
-            put_len(&o, 2, n->target.printer, str_len(n->target.printer));
-    }
-    put_b(&o, 10, n->payload);
+    if (head)
+        put_fields(&o, n);
+    else
+        put_shared(&o, n);
     return (size_t)(o.p - buf) == *needed
                ? ok(st)
                : panp_status_set(st, PANP_ERR_INTERNAL, SIZE_MAX, "notify", "size mismatch");
+}
+
+panp_error_code panp_notify_encode_shared(const panp_notify *n, uint8_t *buf, size_t cap,
+                                          size_t *needed, panp_status *st)
+{
+    return encode_part(n, false, buf, cap, needed, st);
 }
 
 /* The three varints and tag in front of a listener's fields. */
@@ -203,25 +226,7 @@ size_t panp_notify_prefix(size_t fields_len, size_t shared_len, uint8_t *buf, si
 panp_error_code panp_notify_encode_fields(const panp_notify *n, uint8_t *buf, size_t cap,
                                           size_t *needed, panp_status *st)
 {
-    size_t dummy;
-    if (!needed)
-        needed = &dummy;
-    *needed = 0;
-    if (!n)
-        return panp_status_set(st, PANP_ERR_INVALID_ARGUMENT, SIZE_MAX, "", "NULL notify");
-    panp_error_code rc = validate_notify_part(n, true, st);
-    if (rc)
-        return rc;
-    *needed = head_fields_size(n);
-    if (!buf || cap < *needed)
-        return short_buffer(st);
-    out o = {buf};
-    put_b(&o, 1, n->registration);
-    put_u(&o, 2, n->conversation_id);
-    put_b(&o, 3, n->client_state);
-    return (size_t)(o.p - buf) == *needed
-               ? ok(st)
-               : panp_status_set(st, PANP_ERR_INTERNAL, SIZE_MAX, "notify", "size mismatch");
+    return encode_part(n, true, buf, cap, needed, st);
 }
 
 panp_error_code panp_notify_encode_head(const panp_notify *n, size_t shared_len, uint8_t *buf,
