@@ -92,7 +92,7 @@ void chan_tell_closed(core *c, core_conn *to, const chan *ch, const conv *cv, co
     if (cv) {
         cc->conversation_id = cv->id;
 #ifdef PANPD_BROKEN_CONV_ID_REUSE
-        /* BROKEN ON PURPOSE (conformance/broken.mk): see chan_deliver() */
+        /* BROKEN ON PURPOSE (conformance/broken.mk): see conv_new() */
         cc->conversation_id = LOCAL_OF(cv->id);
 #endif
         cc->registration = (panp_bytes){cv->handle, sizeof(cv->handle)};
@@ -276,15 +276,6 @@ void chan_on_open(core *c, core_conn *conn, uint64_t rid, const panp_open_channe
 
 /* ---- Send */
 
-/* A listener's Notify is its fields 1 to 3 (kept by its registration or
- * conversation) in front of the Send's shared tail (fields 4 to 10): SPEC
- * 15.2, through the codec's panp_notify_encode_fields() / _shared(). */
-bool chan_deliver(core *c, chan *ch, core_conn *l, const uint8_t *fields, size_t fields_len,
-                  notify_out *no, outq_kind kind, uint64_t tag)
-{
-    return emit_notify(c, l, fields, fields_len, no, kind, ch->id, tag);
-}
-
 static blob *make_tail(core *c, const chan *ch, const panp_send *s)
 {
     panp_notify n = {
@@ -321,8 +312,8 @@ static uint32_t send_unidirectional(core *c, chan *ch, blob *tail)
     list_for_each(n, &ch->b->regs) {
         reg *r = list_entry(n, reg, bucket_link);
         if (!chan_eligible(c, ch, r)) continue;
-        if (chan_deliver(c, ch, r->conn, r->notify_fields, r->notify_fields_len, &no,
-                         OUTQ_NOTIFY_UNI, r->serial))
+        if (emit_notify(c, r->conn, r->notify_fields, r->notify_fields_len, &no, OUTQ_NOTIFY_UNI,
+                        ch->id, r->serial))
             recipients++;
         else
             c->stats.notifies_dropped++; /* the listener sees a sequence gap */
@@ -393,8 +384,8 @@ void chan_on_send(core *c, core_conn *conn, uint64_t rid, const panp_send *s)
         } else {
             conv *w = ch->winner;
             notify_out no = notify_out_of(tail);
-            if (chan_deliver(c, ch, w->conn, w->notify_fields, w->notify_fields_len, &no,
-                             OUTQ_CONVERSATION, w->id))
+            if (emit_notify(c, w->conn, w->notify_fields, w->notify_fields_len, &no,
+                            OUTQ_CONVERSATION, ch->id, w->id))
                 recipients = 1;
             else
                 winner_failed = true;

@@ -17,7 +17,7 @@
 static conv *own_conv(core *c, core_conn *conn, uint64_t rid, uint64_t id, const char *field)
 {
 #ifdef PANPD_BROKEN_CONV_ID_REUSE
-    /* BROKEN ON PURPOSE (conformance/broken.mk): the wire id lacks the serial (chan_deliver()) */
+    /* BROKEN ON PURPOSE (conformance/broken.mk): the wire id lacks the serial (conv_new()) */
     if (SERIAL_OF(id) == 0) id |= (uint64_t)conn->serial << 32;
 #endif
     conv *cv = hmap_get(&c->convs, &id, sizeof(id));
@@ -126,8 +126,8 @@ bool conv_offer(core *c, chan *ch, reg *r)
     conv *cv = conv_new(c, ch, r);
     if (!cv) return false;
     notify_out no = notify_out_of(ch->question);
-    if (chan_deliver(c, ch, r->conn, cv->notify_fields, cv->notify_fields_len, &no,
-                     OUTQ_CONVERSATION, cv->id))
+    if (emit_notify(c, r->conn, cv->notify_fields, cv->notify_fields_len, &no, OUTQ_CONVERSATION,
+                    ch->id, cv->id))
         return true;
     c->stats.notifies_dropped++;
     conv_end(c, cv, PANP_CLOSE_REASON_SLOW_CONSUMER, NULL);

@@ -259,9 +259,6 @@ void chan_stop_waiting(chan *ch);
 /* Closes the channel for everybody still in it (see chan.c). */
 void chan_close(core *c, chan *ch, panp_close_reason why, const panp_notification *reason,
                 bool tell_owner, conv *closer);
-/* Queues a spliced Notify of the channel's current tail for one listener. */
-bool chan_deliver(core *c, chan *ch, core_conn *l, const uint8_t *fields, size_t fields_len,
-                  notify_out *no, outq_kind kind, uint64_t tag);
 void chan_close_result(core *c, core_conn *conn, uint64_t rid, panp_close_outcome outcome);
 bool chan_check_reason(core *c, core_conn *conn, uint64_t rid, const chan *ch,
                        const panp_close_channel *cl);

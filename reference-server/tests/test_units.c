@@ -263,7 +263,7 @@ static void t_deliver_session_narrowing(void **state)
 }
 
 /* ---- fan-out: a Notify as the codec's head + shared tail (what
- * chan_deliver queues) decodes equal to a normal one */
+ * emit_notify queues) decodes equal to a normal one */
 
 static void check_splice(const panp_notify *n)
 {
